@@ -1,0 +1,72 @@
+/*
+ * config.h — gpuhub's configuration: one YAML file, every key optional.
+ *
+ * config_defaults() fills the built-in defaults; config_load() reads a file
+ * over them (libcyaml, strict schema: unknown keys are errors). Errors name
+ * the file, line, column and key in errmsg. Command-line flags are applied
+ * by the caller after loading. See docs/configuration.md for every key.
+ *
+ * Keys (YAML path → field):
+ *   listen                    listen            "127.0.0.1:8000"
+ *   data_dir                  data_dir          see config_defaults()
+ *   public_url                public_url        "" (derived from listen)
+ *   log.format                log_format        "text" | "json"
+ *   log.level                 log_level         "debug"|"info"|"warn"|"error"
+ *   gpus.source               gpus              "auto" | "nvml" | "sim:N[xMODEL]"
+ *   gpus.sim_default          gpus_sim_default  "4xA100-80GB" (auto's fallback)
+ *   gpus.poll_interval_ms     gpu_poll_ms       1000
+ *   store.driver              store_driver      "sqlite"
+ *   store.url                 store_url         "" = <data_dir>/gpuhub.db
+ *   runtime.engine            runtime           "local"
+ *   runtime.stop_grace_s      stop_grace_s      10
+ *   http.max_body_bytes       max_body_bytes    1048576
+ *   http.cookie_secure        cookie_secure     false
+ *   auth.login_ttl_hours      login_ttl_hours   12
+ *   auth.token_ttl_days       token_ttl_days    90   (default expiry; 0 = never)
+ *   sessions.max_per_user     max_sessions_per_user 10
+ *
+ * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
+ * sessions.max_per_user. The rest needs a restart (config_diff_restart()).
+ */
+#ifndef GH_CONFIG_H
+#define GH_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_STR 256
+
+typedef struct {
+	char listen[CONFIG_STR];
+	char data_dir[CONFIG_STR];
+	char public_url[CONFIG_STR];
+	char log_format[16];
+	char log_level[16];
+	char gpus[CONFIG_STR];
+	char gpus_sim_default[CONFIG_STR];
+	int gpu_poll_ms;
+	char store_driver[32];
+	char store_url[CONFIG_STR];
+	char runtime[32];
+	int stop_grace_s;
+	long max_body_bytes;
+	int cookie_secure;
+	int login_ttl_hours;
+	int token_ttl_days;
+	int max_sessions_per_user;
+} gh_config_t;
+
+/* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for
+ * root, else $HOME/.local/share/gpuhub. */
+void config_defaults(gh_config_t *cfg);
+/* Reads path over *cfg. 0, or GH_ECONFIG/GH_EIO with a message such as
+ * "gpuhub.yaml:3:5: unknown key 'lisen'" in errmsg. *cfg is unchanged
+ * on failure. */
+int config_load(gh_config_t *cfg, const char *path, char *errmsg, size_t errlen);
+/* Checks values (listen parses, log level known, ranges...). 0 or
+ * GH_ECONFIG with "key: why" in errmsg. */
+int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen);
+/* Names the first key that differs between a and b and needs a restart
+ * to take effect, or NULL when everything that changed is reloadable. */
+const char *config_diff_restart(const gh_config_t *a, const gh_config_t *b);
+
+#endif
