@@ -7,7 +7,7 @@ CC      ?= cc
 PKGS    := libh2o-evloop jansson sqlite3 libcyaml libsodium libcrypto libcurl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow \
-           -Wno-unused-parameter -Isrc -DH2O_USE_LIBUV=0 \
+           -Wno-unused-parameter -Isrc -D_GNU_SOURCE -DH2O_USE_LIBUV=0 \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldl -lm -lpthread
 ifeq ($(SAN),1)
@@ -62,3 +62,6 @@ mod-test:
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $(BUILD)/mod/$(TEST) tests/unit/$(TEST).c \
 	  $(shell find $(DIRS) -name '*.c' ! -path src/main.c) $(LDLIBS) -lcmocka
 	$(BUILD)/mod/$(TEST)
+
+# the OpenAPI document is embedded with .incbin
+$(BUILD)/src/api/api_openapi.o: src/api/openapi.json

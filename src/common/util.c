@@ -86,3 +86,21 @@ int gh_parse_listen(const char *s, char *host, size_t hostlen, int *port)
 	*port = (int)p;
 	return 0;
 }
+
+int gh_grow(void **arr, int *cap, int need, size_t elsz)
+{
+	int ncap;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap : 8;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*arr, (size_t)ncap * elsz);
+	if (!p)
+		return GH_ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}

@@ -24,4 +24,7 @@ void gh_time_fmt(int64_t ms, char *out, size_t outlen);
  * "" for any address. 0 or GH_EINVAL. */
 int gh_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 
+/* Ensures *arr (elements of size elsz, capacity *cap) can hold need
+ * elements, doubling as needed. 0 or GH_ENOMEM (*arr unchanged). */
+int gh_grow(void **arr, int *cap, int need, size_t elsz);
 #endif

@@ -13,6 +13,17 @@
  * format), and faults are injected with gpu_inject().
  *
  * All calls may block briefly (NVML); the hub calls them from a worker.
+ * A source is safe to call from several threads at once.
+ *
+ * Contract details shared by every source:
+ *   - index outside 0..count-1 gives GH_ENOTFOUND.
+ *   - telemetry() of a lost device still returns 0, with lost=1,
+ *     healthy=0 and util/temperature/power -1: the monitor reads one shape.
+ *     processes() of a lost device gives GH_EIO.
+ *   - processes() and poll_events() set *n to the number of entries filled
+ *     (at most max); processes are sorted by pid.
+ *   - CLEARED resets healthy=1, lost=0 and last_xid=0. XID 79 ("fallen off
+ *     the bus") also marks the device lost.
  */
 #ifndef GH_GPU_H
 #define GH_GPU_H
@@ -75,8 +86,10 @@ typedef struct gpu_ops {
 	int (*processes)(gh_gpu_src_t *src, int index, gh_gpu_proc_t *out, int max, int *n);
 	/* Drains pending fault events (non-blocking). */
 	int (*poll_events)(gh_gpu_src_t *src, gh_gpu_event_t *out, int max, int *n);
-	/* Fault injection; GH_EUNSUPPORTED for real hardware.
-	 * type: GH_GPU_EV_XID (with xid), GH_GPU_EV_LOST or GH_GPU_EV_CLEARED. */
+	/* Fault injection; GH_EUNSUPPORTED for real hardware, except CLEARED,
+	 * which an admin uses there to mark a device healthy again after an XID.
+	 * type: GH_GPU_EV_XID (with xid > 0), GH_GPU_EV_LOST or GH_GPU_EV_CLEARED.
+	 * Each accepted injection queues the matching event. */
 	int (*inject)(gh_gpu_src_t *src, int index, gh_gpu_event_type_t type, int xid);
 } gpu_ops_t;
 
@@ -85,9 +98,12 @@ struct gh_gpu_src {
 	int simulated;                   /* 1 for sim */
 };
 
-/* Opens the source named by spec ("auto", "nvml", "sim:4xA100-80GB"). For
- * "auto" that falls back to sim, *fell_back (may be NULL) is set to 1 and
- * the default simulated inventory is sim_default (e.g. "4xA100-80GB"). */
+/* Opens the source named by spec ("auto", "nvml", "sim", "sim:4xA100-80GB";
+ * NULL or "" mean "auto"). For "auto" that falls back to sim, *fell_back
+ * (may be NULL) is set to 1, the simulated inventory is sim_default (e.g.
+ * "4xA100-80GB"; NULL or "" = the built-in "4xA100-80GB"), and errmsg
+ * (may be NULL) receives why NVML was not used, for the log. Plain "sim"
+ * also uses sim_default. *out is NULL on failure and errmsg says why. */
 int gpu_open(gh_gpu_src_t **out, const char *spec, const char *sim_default,
              const char *state_dir, int *fell_back, char *errmsg, size_t errlen);
 void gpu_close(gh_gpu_src_t *src);
@@ -99,6 +115,20 @@ int gpu_telemetry(gh_gpu_src_t *src, int index, gh_gpu_telemetry_t *out);
 int gpu_processes(gh_gpu_src_t *src, int index, gh_gpu_proc_t *out, int max, int *n);
 int gpu_poll_events(gh_gpu_src_t *src, gh_gpu_event_t *out, int max, int *n);
 int gpu_inject(gh_gpu_src_t *src, int index, gh_gpu_event_type_t type, int xid);
+/* "exclusive", "mps", "mig"; "unknown" for an out-of-range value. */
 const char *gpu_share_mode_name(gh_share_mode_t m);
+
+/* Simulated source: processes report their own GPU use in report files
+ * (format in docs/gpu.md and gpu/sim/gpu_sim.c). The hub gives a session
+ * the directory in GPUHUB_SIM_REPORT_DIR.
+ *
+ * gpu_sim_report_dir: writes "<state_dir>/gpu-sim/reports" into out;
+ * GH_ETOOBIG if it does not fit.
+ * gpu_sim_report_write: atomically (re)writes the report of process pid,
+ * one line per entry of procs (gpu_index, util_pct, memory_mib; their pid
+ * field is ignored); n == 0 writes an empty report ("alive, no GPU use").
+ * Creates the directory when missing. 0, GH_EINVAL or GH_EIO. */
+int gpu_sim_report_dir(const char *state_dir, char *out, size_t outlen);
+int gpu_sim_report_write(const char *state_dir, int pid, const gh_gpu_proc_t *procs, int n);
 
 #endif

@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""
+api_client.py — small HTTP helpers for bench/api_bench.sh.
+
+  api_client.py freeport
+      print a free loopback TCP port
+  api_client.py wait URL [SECONDS]
+      wait until GET URL/api/v1/health answers 200
+  api_client.py seed URL TOKEN COUNT PREFIX [THREADS]
+      store COUNT sessions: create {"env":"jupyter-python","name":PREFIX-i,"gpus":0}
+      and stop each one, over keep-alive connections
+  api_client.py latency URL TOKEN COUNT
+      COUNT times: time POST /sessions with gpus 1 (the answer carries the
+      allocation), then stop it (not timed); the same number of
+      GET /health as the baseline on the same kind of connection.
+      Prints one JSON line with p50/p99 of both, in milliseconds.
+
+Uses http.client directly (one persistent connection per thread) so that
+client overhead stays small next to what is measured.
+"""
+
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+from urllib.parse import urlsplit
+
+
+class Conn:
+    def __init__(self, url, token=None):
+        u = urlsplit(url)
+        self.host, self.port = u.hostname, u.port or 80
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.c = None
+
+    def request(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        for attempt in range(2):
+            if self.c is None:
+                self.c = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                self.c.connect()
+                self.c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                self.c.request(method, path, body=data, headers=self.headers)
+                r = self.c.getresponse()
+                raw = r.read()
+                if r.getheader("connection", "").lower() == "close":
+                    self.c.close()
+                    self.c = None
+                return r.status, raw
+            except (http.client.HTTPException, ConnectionError, OSError):
+                self.c.close()
+                self.c = None
+                if attempt:
+                    raise
+        raise RuntimeError("unreachable")
+
+
+def freeport():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
+
+
+def wait(url, seconds=30):
+    deadline = time.monotonic() + float(seconds)
+    while time.monotonic() < deadline:
+        try:
+            st, _ = Conn(url).request("GET", "/api/v1/health")
+            if st == 200:
+                return 0
+        except OSError:
+            pass
+        time.sleep(0.05)
+    print(f"api_client: {url} did not become healthy", file=sys.stderr)
+    return 1
+
+
+def seed(url, token, count, prefix, threads=4):
+    count, threads = int(count), int(threads)
+    errors = []
+    next_i = [0]
+    lock = threading.Lock()
+
+    def worker():
+        c = Conn(url, token)
+        while True:
+            with lock:
+                i = next_i[0]
+                next_i[0] += 1
+            if i >= count or errors:
+                return
+            st, raw = c.request("POST", "/api/v1/sessions",
+                                {"env": "jupyter-python", "name": f"{prefix}-{i}", "gpus": 0})
+            if st != 201:
+                errors.append(f"create {prefix}-{i}: {st} {raw[:200]!r}")
+                return
+            sid = json.loads(raw)["id"]
+            st, raw = c.request("POST", f"/api/v1/sessions/{sid}/stop")
+            if st != 200:
+                errors.append(f"stop {sid}: {st} {raw[:200]!r}")
+                return
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        print("api_client: seed failed: " + errors[0], file=sys.stderr)
+        return 1
+    dt = time.monotonic() - t0
+    print(f"seeded {count} sessions in {dt:.1f}s ({count / dt:.0f}/s)", file=sys.stderr)
+    return 0
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    k = min(len(xs) - 1, max(0, int(round(p / 100.0 * len(xs) + 0.5)) - 1))
+    return xs[k]
+
+
+def latency(url, token, count):
+    count = int(count)
+    c = Conn(url, token)
+    # warm up the connection and both code paths
+    for _ in range(20):
+        c.request("GET", "/api/v1/health")
+    create, health = [], []
+    run = int(time.time())
+    for i in range(count):
+        t0 = time.perf_counter()
+        st, raw = c.request("POST", "/api/v1/sessions",
+                            {"env": "jupyter-python", "name": f"lat-{run}-{i}", "gpus": 1})
+        t1 = time.perf_counter()
+        if st != 201:
+            print(f"api_client: create failed: {st} {raw[:300]!r}", file=sys.stderr)
+            return 1
+        s = json.loads(raw)
+        if not s.get("allocations"):
+            print(f"api_client: create answered without an allocation: {raw[:300]!r}",
+                  file=sys.stderr)
+            return 1
+        create.append((t1 - t0) * 1000)
+        st, raw = c.request("POST", f"/api/v1/sessions/{s['id']}/stop")
+        if st != 200:
+            print(f"api_client: stop failed: {st} {raw[:300]!r}", file=sys.stderr)
+            return 1
+        # the GPU must be back before the next create; stop may be asynchronous
+        for _ in range(2000):
+            if json.loads(raw).get("state") == "stopped":
+                break
+            time.sleep(0.001)
+            st, raw = c.request("GET", f"/api/v1/sessions/{s['id']}")
+        t0 = time.perf_counter()
+        st, _ = c.request("GET", "/api/v1/health")
+        health.append((time.perf_counter() - t0) * 1000)
+    out = {
+        "count": count,
+        "create_p50_ms": round(pct(create, 50), 3), "create_p99_ms": round(pct(create, 99), 3),
+        "create_max_ms": round(max(create), 3),
+        "health_p50_ms": round(pct(health, 50), 3), "health_p99_ms": round(pct(health, 99), 3),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    fn = {"freeport": freeport, "wait": wait, "seed": seed, "latency": latency}.get(cmd)
+    if fn is None:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return fn(*args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,77 @@
+/*
+ * api_int.h — shared by api*.c: the per-request context, the route table
+ * entry, and the validation helpers every handler uses.
+ */
+#ifndef GH_API_INT_H
+#define GH_API_INT_H
+
+#include "api/api.h"
+#include <jansson.h>
+
+#define API_MAX_PARAMS 3
+
+typedef struct api_stream api_stream_t;
+
+struct api {
+	hub_t *hub;
+	http_server_t *srv;
+	const char *openapi;             /* embedded document (api_openapi.c) */
+	size_t openapi_len;
+	api_stream_t *streams;           /* open SSE streams */
+};
+
+typedef struct {
+	api_t *api;
+	hub_t *hub;
+	h2o_req_t *req;
+	const gh_user_t *user;           /* NULL for anonymous routes */
+	gh_token_kind_t token_kind;
+	int64_t token_id;
+	const char *params[API_MAX_PARAMS];
+	json_t *body;                    /* parsed body, owned by the dispatcher */
+} api_req_t;
+
+typedef enum { AUTH_NONE, AUTH_USER, AUTH_ADMIN } api_auth_t;
+
+typedef struct {
+	const char *method;
+	const char *path;                /* "/sessions/{id}/stop" */
+	api_auth_t auth;
+	int wants_body;
+	void (*fn)(api_req_t *r);
+} api_route_t;
+
+extern const api_route_t api_routes[];
+
+/* --- validation (each answers 4xx itself and returns non-zero) --- */
+int api_body_object(api_req_t *r);
+/* Rejects any key of r->body not in the NULL-terminated list. */
+int api_only_fields(api_req_t *r, const char *const *allowed);
+/* Reads a string field: 1 present, 0 absent (and not required), -1 answered. */
+int api_str(api_req_t *r, const char *key, int required, size_t maxlen, const char **out);
+int api_int(api_req_t *r, const char *key, int required, long long lo, long long hi, long long *out);
+int api_num(api_req_t *r, const char *key, int required, double lo, double hi, double *out);
+int api_bool(api_req_t *r, const char *key, int required, int *out);
+/* Path parameter as a positive id; -1 answered 404/400. */
+int api_param_id(api_req_t *r, int i, int64_t *out);
+void api_error_rc(api_req_t *r, int rc, const char *why);
+/* 1 if an API path is canonical (no dot segments, '//', escapes, controls). */
+int api_path_canonical(const char *p);
+/* Converts a "gpus" value (whole count or fraction < 1, step 0.001) to
+ * milli-GPU; GH_EINVAL with a sentence in why. */
+int api_gpus_to_milli(double gpus, int *milli, char *why, size_t whylen);
+
+/* --- JSON views (api_json.c) --- */
+json_t *api_time(int64_t ms);
+json_t *api_user_json(const gh_user_t *u);
+json_t *api_token_json(const gh_token_t *t);
+json_t *api_env_json(const gh_env_t *e);
+json_t *api_session_json(hub_t *hub, const hub_session_t *hs);
+json_t *api_event_json(const gh_event_t *ev);
+json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer);
+
+/* --- event streams (api_events.c) --- */
+void api_session_events(api_req_t *r);
+void api_streams_close(api_t *api);
+
+#endif

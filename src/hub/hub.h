@@ -1,0 +1,134 @@
+/*
+ * hub.h — the session service: owns all mutable state of gpuhub.
+ *
+ * The hub keeps the live model in memory (users, tokens, environments,
+ * sessions with their GPU allocations, the GPU inventory) and writes every
+ * change through the store before it acts on it. It runs on the event-loop
+ * thread only: no locks. api/ calls these functions; they validate what is
+ * domain logic (names taken, capacity, state machine) and return 0 or a
+ * negative gh_err_t with a sentence in `why` where one is asked for.
+ *
+ * Pointers returned (const gh_user_t *, const hub_session_t *, ...) point
+ * into hub-owned arrays: valid until the next call that changes the hub.
+ */
+#ifndef GH_HUB_H
+#define GH_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/model.h"
+#include "config/config.h"
+#include "gpu/gpu.h"
+#include "store/store.h"
+
+typedef struct hub hub_t;
+
+#define HUB_WHY 256
+
+typedef struct {
+	gh_session_t s;
+	gh_alloc_t *allocs;              /* owned; NULL when none */
+	int n_allocs;
+	int queue_position;              /* 1-based while queued, else 0 */
+	int64_t eta_s;                   /* seconds while queued, -1 = unknown */
+	int64_t probe_deadline;          /* ms: starting must be ready by then */
+} hub_session_t;
+
+typedef struct {
+	gh_gpu_info_t info;
+	gh_gpu_telemetry_t tel;
+	int allocated_milli;
+	int64_t allocated_mib;
+} hub_gpu_t;
+
+typedef struct {
+	const char *env;                 /* environment name */
+	const char *name;                /* session name */
+	int gpu_milli;                   /* -1 = environment default */
+	const char *gpu_model;           /* NULL/"" = any */
+} hub_launch_t;
+
+/* Opens the data dir (creating it, taking its lock), the store, the GPU
+ * source; loads state, seeds the first admin and the default catalog on an
+ * empty store, and reconciles sessions with the runtime. */
+int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen);
+void hub_close(hub_t *hub);
+/* Periodic work: GPU telemetry and faults, runtime probes, scheduling.
+ * Returns the number of milliseconds until it wants to run again. */
+int hub_tick(hub_t *hub);
+/* Applies the reloadable part of cfg (caller checked config_diff_restart). */
+void hub_reload(hub_t *hub, const gh_config_t *cfg);
+const gh_config_t *hub_config(const hub_t *hub);
+
+/* --- identity --- */
+/* User for a bearer secret or login cookie, or NULL (unknown, expired,
+ * disabled). kind_out (may be NULL) tells API token from login. */
+const gh_user_t *hub_authenticate(hub_t *hub, const char *secret, gh_token_kind_t *kind_out,
+                                  int64_t *token_id_out);
+int hub_login(hub_t *hub, const char *username, const char *password, char *secret, size_t secretlen,
+              int64_t *expires_at, const gh_user_t **user);
+int hub_logout(hub_t *hub, const char *secret);
+
+/* --- users --- */
+int hub_user_count(const hub_t *hub);
+const gh_user_t *hub_user_at(const hub_t *hub, int i);
+const gh_user_t *hub_user_find(const hub_t *hub, const char *name);
+const gh_user_t *hub_user_by_id(const hub_t *hub, int64_t id);
+/* u->name etc. filled by the caller; password may be NULL (no password). */
+int hub_user_create(hub_t *hub, const gh_user_t *u, const char *password, int64_t actor_id,
+                    const gh_user_t **out, char *why, size_t whylen);
+/* Replaces the user's editable fields with those of u (name is the key);
+ * password NULL = unchanged. */
+int hub_user_update(hub_t *hub, const gh_user_t *u, const char *password, int64_t actor_id,
+                    const gh_user_t **out, char *why, size_t whylen);
+int hub_user_delete(hub_t *hub, const char *name, int64_t actor_id, char *why, size_t whylen);
+
+/* --- tokens --- */
+int hub_token_count(const hub_t *hub);
+const gh_token_t *hub_token_at(const hub_t *hub, int i);
+/* expires_days 0 = never. secret receives the new token (shown once). */
+int hub_token_create(hub_t *hub, int64_t user_id, const char *note, int expires_days, char *secret,
+                     size_t secretlen, const gh_token_t **out);
+/* GH_ENOTFOUND unless the token exists and belongs to user_id. */
+int hub_token_revoke(hub_t *hub, int64_t user_id, int64_t token_id);
+
+/* --- environments --- */
+int hub_env_count(const hub_t *hub);
+const gh_env_t *hub_env_at(const hub_t *hub, int i);
+const gh_env_t *hub_env_find(const hub_t *hub, const char *name);
+/* spec: the validated Environment JSON (api/ checks its shape). */
+int hub_env_create(hub_t *hub, const char *name, const char *spec, int64_t actor_id,
+                   const gh_env_t **out, char *why, size_t whylen);
+int hub_env_delete(hub_t *hub, const char *name, int64_t actor_id, char *why, size_t whylen);
+
+/* --- sessions --- */
+int hub_session_count(const hub_t *hub);
+const hub_session_t *hub_session_at(const hub_t *hub, int i);
+const hub_session_t *hub_session_get(const hub_t *hub, int64_t id);
+int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req,
+                       const hub_session_t **out, char *why, size_t whylen);
+/* Stops (GPUs freed in the same transaction that records the stop). */
+int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reason);
+int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char *why, size_t whylen);
+/* Public URL path of a session's workspace into out. */
+void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen);
+
+/* --- GPUs --- */
+int hub_gpu_count(const hub_t *hub);
+const hub_gpu_t *hub_gpu_at(const hub_t *hub, int i);
+int hub_gpus_simulated(const hub_t *hub);
+const char *hub_gpu_source(const hub_t *hub);
+/* Fault injection (sim only): GH_EUNSUPPORTED elsewhere. */
+int hub_gpu_fault(hub_t *hub, int index, gh_gpu_event_type_t type, int xid, int64_t actor_id);
+
+/* --- events --- */
+typedef struct hub_sub hub_sub_t;
+typedef void (*hub_event_fn)(void *ctx, const gh_event_t *ev);
+/* Calls fn for every new event of session_id (0 = all) until unsubscribed. */
+hub_sub_t *hub_subscribe(hub_t *hub, int64_t session_id, hub_event_fn fn, void *ctx);
+void hub_unsubscribe(hub_t *hub, hub_sub_t *sub);
+int hub_events_list(hub_t *hub, int64_t session_id, int64_t after_id, int limit, store_event_cb cb,
+                    void *ctx);
+
+#endif

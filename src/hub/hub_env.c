@@ -1,0 +1,179 @@
+/*
+ * hub_env.c — the environment catalog: load, seed, create, delete, and
+ * reading an environment's spec (resources, launch command) for a launch.
+ *
+ * The spec is the Environment object of docs/api.md as JSON text; api/
+ * validates its shape before it reaches the hub, so reading it here only
+ * fills defaults.
+ */
+#include "hub/hub_int.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The first catalog. Until the workspace engine lands, the local command
+ * of each entry is a placeholder process that reports its GPUs and waits. */
+#define PLACEHOLDER_CMD                                                                                \
+	"[\"/bin/sh\",\"-c\",\"echo workspace $GPUHUB_SESSION_NAME of $GPUHUB_USER: "                      \
+	"CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-none}; exec sleep infinity\"]"
+
+static const struct {
+	const char *name, *display, *interface, *labels;
+} seed_envs[] = {
+	{"jupyter-python", "Jupyter + Python 3", "jupyter", "{\"python\":\"3.11\"}"},
+	{"jupyter-pytorch", "Jupyter + PyTorch", "jupyter", "{\"python\":\"3.11\",\"pytorch\":\"1.13\"}"},
+	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}"},
+};
+
+static int on_env(void *ctx, const gh_env_t *e)
+{
+	hub_t *hub = ctx;
+	if (gh_grow((void **)&hub->envs, &hub->cap_envs, hub->n_envs + 1, sizeof(*e)))
+		return GH_ENOMEM;
+	hub->envs[hub->n_envs++] = *e;
+	return 0;
+}
+
+int hub_env_load(hub_t *hub) { return store_env_load(hub->store, on_env, hub); }
+
+int hub_env_seed(hub_t *hub)
+{
+	char spec[GH_SPEC_MAX], why[HUB_WHY];
+	const gh_env_t *out;
+	size_t i;
+	int rc;
+
+	if (hub->n_envs > 0 || hub->n_sessions > 0)
+		return 0;
+	for (i = 0; i < sizeof(seed_envs) / sizeof(seed_envs[0]); i++) {
+		snprintf(spec, sizeof(spec),
+		         "{\"name\":\"%s\",\"display_name\":\"%s\",\"interface\":\"%s\",\"labels\":%s,"
+		         "\"launch\":{\"local\":{\"command\":" PLACEHOLDER_CMD "}},"
+		         "\"default_gpus\":1,\"max_gpus\":4,\"default_cpu_milli\":2000,\"max_cpu_milli\":8000,"
+		         "\"default_memory_mib\":8192,\"max_memory_mib\":65536}",
+		         seed_envs[i].name, seed_envs[i].display, seed_envs[i].interface, seed_envs[i].labels);
+		if ((rc = hub_env_create(hub, seed_envs[i].name, spec, 0, &out, why, sizeof(why)))) {
+			GH_ERROR("cannot seed environment %s: %s", seed_envs[i].name, why);
+			return rc;
+		}
+	}
+	GH_INFO("first start: default catalog of %zu environments created", i);
+	return 0;
+}
+
+int hub_env_count(const hub_t *hub) { return hub->n_envs; }
+const gh_env_t *hub_env_at(const hub_t *hub, int i) { return &hub->envs[i]; }
+
+const gh_env_t *hub_env_find(const hub_t *hub, const char *name)
+{
+	for (int i = 0; i < hub->n_envs; i++)
+		if (strcmp(hub->envs[i].name, name) == 0)
+			return &hub->envs[i];
+	return NULL;
+}
+
+int hub_env_create(hub_t *hub, const char *name, const char *spec, int64_t actor_id, const gh_env_t **out,
+                   char *why, size_t whylen)
+{
+	gh_env_t e;
+	int rc;
+
+	if (hub_env_find(hub, name)) {
+		snprintf(why, whylen, "an environment named '%s' already exists", name);
+		return GH_EEXIST;
+	}
+	memset(&e, 0, sizeof(e));
+	gh_strlcpy(e.name, name, sizeof(e.name));
+	if (gh_strlcpy(e.spec, spec, sizeof(e.spec)) >= sizeof(e.spec)) {
+		snprintf(why, whylen, "environment spec is larger than %d bytes", GH_SPEC_MAX - 1);
+		return GH_ETOOBIG;
+	}
+	e.created_at = e.updated_at = gh_now_ms();
+	if (gh_grow((void **)&hub->envs, &hub->cap_envs, hub->n_envs + 1, sizeof(e)))
+		return GH_ENOMEM;
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if ((rc = store_env_put(hub->store, &e)) ||
+	    (rc = hub_emit(hub, 0, actor_id, "env.created", 0, -1, "environment %s created", name))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	if ((rc = hub_txn_commit(hub)))
+		return rc;
+	hub->envs[hub->n_envs++] = e;
+	*out = &hub->envs[hub->n_envs - 1];
+	return 0;
+}
+
+int hub_env_delete(hub_t *hub, const char *name, int64_t actor_id, char *why, size_t whylen)
+{
+	const gh_env_t *e = hub_env_find(hub, name);
+	int i, rc, idx;
+
+	if (!e) {
+		snprintf(why, whylen, "no environment named '%s'", name);
+		return GH_ENOTFOUND;
+	}
+	for (i = 0; i < hub->n_sessions; i++) {
+		const gh_session_t *s = &hub->sessions[i].s;
+		if (s->env_id == e->id && gh_sess_state_active(s->state)) {
+			snprintf(why, whylen, "session %lld (%s) still uses environment '%s'", (long long)s->id, s->name,
+			         name);
+			return GH_ESTATE;
+		}
+	}
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if ((rc = store_env_delete(hub->store, e->id)) ||
+	    (rc = hub_emit(hub, 0, actor_id, "env.deleted", 0, -1, "environment %s deleted", name))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	if ((rc = hub_txn_commit(hub)))
+		return rc;
+	idx = (int)(e - hub->envs);
+	memmove(&hub->envs[idx], &hub->envs[idx + 1], (size_t)(hub->n_envs - idx - 1) * sizeof(gh_env_t));
+	hub->n_envs--;
+	return 0;
+}
+
+static int num_milli(json_t *o, const char *key, int dflt)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? (int)(json_number_value(v) * 1000.0 + 0.5) : dflt;
+}
+
+int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out)
+{
+	json_t *o = json_loads(e->spec, 0, NULL), *cmd, *v;
+	size_t i, off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!o)
+		return GH_EINVAL;
+	out->default_milli = num_milli(o, "default_gpus", 1000);
+	out->max_milli = num_milli(o, "max_gpus", 8000);
+	v = json_object_get(o, "default_cpu_milli");
+	out->cpu_milli = json_is_integer(v) ? (int)json_integer_value(v) : 2000;
+	v = json_object_get(o, "default_memory_mib");
+	out->memory_mib = json_is_integer(v) ? json_integer_value(v) : 8192;
+	v = json_object_get(o, "interface");
+	gh_strlcpy(out->interface, json_is_string(v) ? json_string_value(v) : "jupyter", sizeof(out->interface));
+	cmd = json_object_get(json_object_get(json_object_get(o, "launch"), runtime), "command");
+	json_array_foreach(cmd, i, v) {
+		const char *s = json_string_value(v);
+		size_t len = s ? strlen(s) : 0;
+		if (!s || i >= 32 || off + len + 1 > sizeof(out->argv_buf))
+			break;
+		memcpy(out->argv_buf + off, s, len + 1);
+		out->argv[i] = out->argv_buf + off;
+		off += len + 1;
+	}
+	json_decref(o);
+	return out->argv[0] ? 0 : GH_EUNSUPPORTED;
+}

@@ -1,0 +1,98 @@
+/*
+ * hub_int.h — the hub's private layout, shared by hub*.c only.
+ *
+ *   array      | order       | lookup
+ *   -----------+-------------+---------------------------------------
+ *   users      | id          | linear by name, binary search by id
+ *   tokens     | id          | linear by SHA-256 (constant-time compare)
+ *   envs       | id          | linear by name (a catalog is small)
+ *   sessions   | id          | binary search by id
+ *   gpus       | index       | direct
+ *
+ * Ids grow monotonically, so appending keeps every array sorted by id.
+ */
+#ifndef GH_HUB_INT_H
+#define GH_HUB_INT_H
+
+#include "hub/hub.h"
+#include "runtime/runtime.h"
+
+#define HUB_PENDING_MAX 32
+
+struct hub_sub {
+	struct hub_sub *next;
+	int64_t session_id;
+	hub_event_fn fn;
+	void *ctx;
+};
+
+struct hub {
+	gh_config_t cfg;
+	gh_store_t *store;
+	gh_gpu_src_t *gpu;
+	gh_rt_t *rt;
+	int lock_fd;
+	char report_dir[CONFIG_STR + 32];
+
+	gh_user_t *users;
+	int n_users, cap_users;
+	gh_token_t *tokens;
+	int n_tokens, cap_tokens;
+	gh_env_t *envs;
+	int n_envs, cap_envs;
+	hub_session_t *sessions;
+	int n_sessions, cap_sessions;
+	hub_gpu_t *gpus;
+	int n_gpus;
+
+	struct hub_sub *subs;
+	gh_event_t pending[HUB_PENDING_MAX]; /* emitted inside the open transaction */
+	int n_pending;
+	int in_txn;
+
+	int64_t next_gpu_poll;               /* ms */
+	int64_t next_probe;                  /* ms */
+	int sched_dirty;                     /* a scheduling pass is due */
+	int work_due;                        /* sessions need runtime work now */
+};
+
+/* Transactions that flush their events to subscribers on commit. */
+int hub_txn_begin(hub_t *hub);
+int hub_txn_commit(hub_t *hub);
+void hub_txn_rollback(hub_t *hub);
+/* Records an event (inside the open transaction, or its own). */
+int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
+             int percent, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* hub_sess.c */
+hub_session_t *hub_session_mut(hub_t *hub, int64_t id);
+int hub_session_load_state(hub_t *hub);
+void hub_reconcile(hub_t *hub);
+void hub_sessions_work(hub_t *hub, int64_t now);
+void hub_schedule(hub_t *hub, int64_t now);
+/* Frees allocations and moves the session to `to` in one transaction. */
+int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, const char *reason);
+void hub_gpu_poll(hub_t *hub, int64_t now);
+/* Stops every session of user_id hard and forgets them (user deletion). */
+void hub_sessions_drop_user(hub_t *hub, int64_t user_id);
+
+/* hub_ident.c */
+int hub_ident_load(hub_t *hub);
+int hub_ident_bootstrap(hub_t *hub);
+void hub_tokens_drop_user(hub_t *hub, int64_t user_id);
+
+/* hub_env.c */
+int hub_env_load(hub_t *hub);
+int hub_env_seed(hub_t *hub);
+/* Reads numeric and command fields of an environment spec. */
+typedef struct {
+	int default_milli, max_milli;
+	int cpu_milli;
+	int64_t memory_mib;
+	char interface[16];
+	const char *argv[33];                /* points into argv_buf */
+	char argv_buf[2048];
+} hub_env_info_t;
+int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out);
+
+#endif

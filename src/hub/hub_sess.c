@@ -1,0 +1,731 @@
+/*
+ * hub_sess.c — sessions: create, schedule, start, watch, stop, delete,
+ * and reconciliation with the runtime after a restart.
+ *
+ * Each arrow of the lifecycle (common/model.h) is one store transaction
+ * that also records its event; the side effect (start a process, signal
+ * it) happens after the commit. GPUs are freed in the same transaction that
+ * records stopped/failed, so a crash can never leak or double-book one.
+ *
+ * Progress of a launch, as the event stream shows it:
+ *   session.queued          0%   waiting for GPUs (with the reason)
+ *   session.gpus_allocated 30%   devices chosen
+ *   session.process_started 60%  workspace process running
+ *   session.running        100%  ready
+ */
+#include "hub/hub_int.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* --- lookups --- */
+
+int hub_session_count(const hub_t *hub) { return hub->n_sessions; }
+const hub_session_t *hub_session_at(const hub_t *hub, int i) { return &hub->sessions[i]; }
+
+static int session_index(const hub_t *hub, int64_t id)
+{
+	int lo = 0, hi = hub->n_sessions - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		if (hub->sessions[mid].s.id == id)
+			return mid;
+		if (hub->sessions[mid].s.id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+hub_session_t *hub_session_mut(hub_t *hub, int64_t id)
+{
+	int i = session_index(hub, id);
+	return i < 0 ? NULL : &hub->sessions[i];
+}
+
+const hub_session_t *hub_session_get(const hub_t *hub, int64_t id)
+{
+	int i = session_index(hub, id);
+	return i < 0 ? NULL : &hub->sessions[i];
+}
+
+void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen)
+{
+	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+	snprintf(out, outlen, "/user/%s/%s/", u ? u->name : "unknown", hs->s.name);
+}
+
+/* --- loading --- */
+
+static int on_session(void *ctx, const gh_session_t *s)
+{
+	hub_t *hub = ctx;
+	hub_session_t *hs;
+	if (gh_grow((void **)&hub->sessions, &hub->cap_sessions, hub->n_sessions + 1, sizeof(*hs)))
+		return GH_ENOMEM;
+	hs = &hub->sessions[hub->n_sessions++];
+	memset(hs, 0, sizeof(*hs));
+	hs->s = *s;
+	hs->eta_s = -1;
+	return 0;
+}
+
+static int alloc_add(hub_t *hub, hub_session_t *hs, const gh_alloc_t *a)
+{
+	gh_alloc_t *n = realloc(hs->allocs, (size_t)(hs->n_allocs + 1) * sizeof(*n));
+	if (!n)
+		return GH_ENOMEM;
+	hs->allocs = n;
+	hs->allocs[hs->n_allocs++] = *a;
+	if (a->gpu_index >= 0 && a->gpu_index < hub->n_gpus) {
+		hub->gpus[a->gpu_index].allocated_milli += a->milli;
+		hub->gpus[a->gpu_index].allocated_mib += a->memory_mib;
+	}
+	return 0;
+}
+
+static void allocs_release(hub_t *hub, hub_session_t *hs)
+{
+	for (int i = 0; i < hs->n_allocs; i++) {
+		const gh_alloc_t *a = &hs->allocs[i];
+		if (a->gpu_index >= 0 && a->gpu_index < hub->n_gpus) {
+			hub->gpus[a->gpu_index].allocated_milli -= a->milli;
+			hub->gpus[a->gpu_index].allocated_mib -= a->memory_mib;
+		}
+	}
+	free(hs->allocs);
+	hs->allocs = NULL;
+	hs->n_allocs = 0;
+	hub->sched_dirty = 1;
+}
+
+static int on_alloc(void *ctx, const gh_alloc_t *a)
+{
+	hub_t *hub = ctx;
+	hub_session_t *hs = hub_session_mut(hub, a->session_id);
+	return hs ? alloc_add(hub, hs, a) : 0;
+}
+
+int hub_session_load_state(hub_t *hub)
+{
+	int rc = store_session_load(hub->store, on_session, hub);
+	return rc ? rc : store_alloc_load(hub->store, on_alloc, hub);
+}
+
+/* --- transitions --- */
+
+/* Moves hs to `to` inside the open transaction, with its event. */
+static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, int percent,
+                      const char *msg)
+{
+	gh_session_t s = hs->s;
+	int rc;
+
+	if (s.state != to && !gh_sess_transition_ok(s.state, to)) {
+		GH_ERROR("session %lld: refused transition %s -> %s", (long long)s.id, gh_sess_state_name(s.state),
+		         gh_sess_state_name(to));
+		return GH_EINTERNAL;
+	}
+	s.state = to;
+	s.updated_at = gh_now_ms();
+	if (to == GH_SESS_RUNNING && !s.started_at)
+		s.started_at = s.updated_at;
+	if (to == GH_SESS_STOPPED || to == GH_SESS_FAILED)
+		s.stopped_at = s.updated_at;
+	if ((rc = store_session_put(hub->store, &s)))
+		return rc;
+	if ((rc = hub_emit(hub, s.id, s.user_id, type, to, percent, "%s", msg)))
+		return rc;
+	hs->s = s;
+	return 0;
+}
+
+int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, const char *reason)
+{
+	int rc;
+	char msg[GH_TEXT_MAX];
+
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if (to == GH_SESS_FAILED)
+		gh_strlcpy(hs->s.reason, reason, sizeof(hs->s.reason));
+	snprintf(msg, sizeof(msg), "%s", reason);
+	if ((rc = store_alloc_delete_session(hub->store, hs->s.id)) ||
+	    (rc = transition(hub, hs, to, type, to == GH_SESS_STOPPED ? 100 : -1, msg))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	if ((rc = hub_txn_commit(hub)))
+		return rc;
+	allocs_release(hub, hs);
+	hs->queue_position = 0;
+	GH_INFO("session %lld (%s) is %s: %s", (long long)hs->s.id, hs->s.name, gh_sess_state_name(to), reason);
+	return 0;
+}
+
+/* --- create --- */
+
+static int active_count(const hub_t *hub, int64_t user_id)
+{
+	int n = 0;
+	for (int i = 0; i < hub->n_sessions; i++)
+		n += hub->sessions[i].s.user_id == user_id && gh_sess_state_active(hub->sessions[i].s.state);
+	return n;
+}
+
+static int model_exists(const hub_t *hub, const char *model)
+{
+	for (int i = 0; i < hub->n_gpus; i++)
+		if (strcmp(hub->gpus[i].info.model, model) == 0)
+			return 1;
+	return 0;
+}
+
+int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, const hub_session_t **out,
+                       char *why, size_t whylen)
+{
+	const gh_env_t *e = hub_env_find(hub, req->env);
+	hub_env_info_t info;
+	gh_session_t s;
+	hub_session_t *hs;
+	int i, rc, milli;
+
+	if (!e) {
+		snprintf(why, whylen, "no environment named '%s'", req->env);
+		return GH_ENOTFOUND;
+	}
+	if (!gh_name_valid(req->name)) {
+		snprintf(why, whylen, "name must match [a-z0-9][a-z0-9._-]{0,62}");
+		return GH_EINVAL;
+	}
+	for (i = 0; i < hub->n_sessions; i++) {
+		if (hub->sessions[i].s.user_id == u->id && strcmp(hub->sessions[i].s.name, req->name) == 0) {
+			snprintf(why, whylen, "you already have a session named '%s' (delete it to reuse the name)",
+			         req->name);
+			return GH_EEXIST;
+		}
+	}
+	if (hub_env_info(e, rt_name(hub->rt), &info) != 0) {
+		snprintf(why, whylen, "environment '%s' cannot run on the %s runtime", e->name, rt_name(hub->rt));
+		return GH_EUNSUPPORTED;
+	}
+	milli = req->gpu_milli >= 0 ? req->gpu_milli : info.default_milli;
+	if (milli > info.max_milli) {
+		snprintf(why, whylen, "environment '%s' allows at most %g GPUs", e->name, info.max_milli / 1000.0);
+		return GH_EINVAL;
+	}
+	if (milli > hub->n_gpus * 1000) {
+		snprintf(why, whylen, "asked for %g GPUs but this hub has %d", milli / 1000.0, hub->n_gpus);
+		return GH_EINVAL;
+	}
+	if (req->gpu_model && req->gpu_model[0] && !model_exists(hub, req->gpu_model)) {
+		snprintf(why, whylen, "no GPU of model '%s' here", req->gpu_model);
+		return GH_EINVAL;
+	}
+	if (active_count(hub, u->id) >= hub->cfg.max_sessions_per_user) {
+		snprintf(why, whylen, "you already have %d active sessions, the most allowed; stop one first",
+		         hub->cfg.max_sessions_per_user);
+		return GH_ENOCAP;
+	}
+	if (gh_grow((void **)&hub->sessions, &hub->cap_sessions, hub->n_sessions + 1, sizeof(*hs)))
+		return GH_ENOMEM;
+
+	memset(&s, 0, sizeof(s));
+	s.user_id = u->id;
+	s.env_id = e->id;
+	gh_strlcpy(s.name, req->name, sizeof(s.name));
+	gh_strlcpy(s.env_name, e->name, sizeof(s.env_name));
+	s.state = GH_SESS_QUEUED;
+	s.gpu_milli = milli;
+	gh_strlcpy(s.gpu_model, req->gpu_model ? req->gpu_model : "", sizeof(s.gpu_model));
+	s.cpu_milli = info.cpu_milli;
+	s.memory_mib = info.memory_mib;
+	gh_strlcpy(s.runtime, rt_name(hub->rt), sizeof(s.runtime));
+	s.created_at = s.updated_at = s.last_activity_at = gh_now_ms();
+
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if ((rc = store_session_put(hub->store, &s)) ||
+	    (rc = hub_emit(hub, s.id, u->id, "session.queued", GH_SESS_QUEUED, 0, "queued: asking for %g GPU%s",
+	                   milli / 1000.0, milli == 1000 ? "" : "s"))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	if ((rc = hub_txn_commit(hub)))
+		return rc;
+	hs = &hub->sessions[hub->n_sessions++];
+	memset(hs, 0, sizeof(*hs));
+	hs->s = s;
+	hs->eta_s = -1;
+	GH_INFO("session %lld (%s) of user %s queued for %d milli-GPU", (long long)s.id, s.name, u->name, milli);
+	/* decide at once so the answer already carries the allocation */
+	hub_schedule(hub, s.created_at);
+	*out = hub_session_mut(hub, s.id);
+	return 0;
+}
+
+/* --- scheduling (first fit; replaced by sched/ policy) --- */
+
+static int gpu_usable(const hub_t *hub, int i, const char *model)
+{
+	const hub_gpu_t *g = &hub->gpus[i];
+	return g->tel.healthy && !g->tel.lost && (!model[0] || strcmp(g->info.model, model) == 0);
+}
+
+/* Chooses GPUs for hs; fills picks/milli; returns count or 0 if none. */
+static int place_first_fit(const hub_t *hub, const hub_session_t *hs, int *picks, int *millis, char *why,
+                           size_t whylen)
+{
+	int i, n = 0, want, best = -1, usable = 0, free_whole = 0;
+	const char *model = hs->s.gpu_model;
+
+	if (hs->s.gpu_milli == 0)
+		return 0;
+	for (i = 0; i < hub->n_gpus; i++) {
+		if (!gpu_usable(hub, i, model))
+			continue;
+		usable++;
+		free_whole += hub->gpus[i].allocated_milli == 0;
+	}
+	if (hs->s.gpu_milli < 1000) {
+		for (i = 0; i < hub->n_gpus; i++) {
+			const hub_gpu_t *g = &hub->gpus[i];
+			if (!gpu_usable(hub, i, model) || g->info.capacity_milli - g->allocated_milli < hs->s.gpu_milli)
+				continue;
+			if (best < 0 || g->allocated_milli > hub->gpus[best].allocated_milli)
+				best = i; /* pack fractions onto the fullest GPU that fits */
+		}
+		if (best >= 0) {
+			picks[0] = best;
+			millis[0] = hs->s.gpu_milli;
+			return 1;
+		}
+		snprintf(why, whylen, "no %s GPU has %g of a GPU free (%d usable)", model[0] ? model : "", hs->s.gpu_milli / 1000.0,
+		         usable);
+		return -1;
+	}
+	want = hs->s.gpu_milli / 1000;
+	for (i = 0; i < hub->n_gpus && n < want; i++) {
+		if (gpu_usable(hub, i, model) && hub->gpus[i].allocated_milli == 0) {
+			picks[n] = i;
+			millis[n++] = 1000;
+		}
+	}
+	if (n == want)
+		return n;
+	snprintf(why, whylen, "waiting for %d free %sGPU%s: %d of %d in use", want, model[0] ? model : "",
+	         model[0] ? "" : (want == 1 ? "" : "s"), usable - free_whole, usable);
+	return -1;
+}
+
+static int admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis, int n)
+{
+	char msg[GH_TEXT_MAX];
+	size_t off = 0;
+	gh_alloc_t *allocs = NULL;
+	int i, rc;
+
+	if (n > 0 && !(allocs = calloc((size_t)n, sizeof(*allocs))))
+		return GH_ENOMEM;
+	off += (size_t)snprintf(msg, sizeof(msg), n ? "GPUs allocated:" : "no GPU asked; starting");
+	if ((rc = hub_txn_begin(hub))) {
+		free(allocs);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		const hub_gpu_t *g = &hub->gpus[picks[i]];
+		allocs[i].session_id = hs->s.id;
+		allocs[i].gpu_index = picks[i];
+		gh_strlcpy(allocs[i].gpu_uuid, g->info.uuid, sizeof(allocs[i].gpu_uuid));
+		allocs[i].milli = millis[i];
+		allocs[i].memory_mib = g->info.memory_mib * millis[i] / 1000;
+		allocs[i].created_at = gh_now_ms();
+		if ((rc = store_alloc_put(hub->store, &allocs[i])))
+			goto fail;
+		if (off < sizeof(msg))
+			off += (size_t)snprintf(msg + off, sizeof(msg) - off, " %s#%d (%d milli)", g->info.model, picks[i],
+			                        millis[i]);
+	}
+	hs->s.reason[0] = '\0';
+	if ((rc = transition(hub, hs, GH_SESS_STARTING, "session.gpus_allocated", 30, msg)))
+		goto fail;
+	if ((rc = hub_txn_commit(hub))) {
+		free(allocs);
+		return rc;
+	}
+	for (i = 0; i < n; i++)
+		alloc_add(hub, hs, &allocs[i]);
+	free(allocs);
+	hs->queue_position = 0;
+	hs->eta_s = -1;
+	hub->work_due = 1;
+	return 0;
+fail:
+	hub_txn_rollback(hub);
+	free(allocs);
+	return rc;
+}
+
+void hub_schedule(hub_t *hub, int64_t now)
+{
+	int i, pos = 0, picks[64], millis[64];
+	char why[GH_TEXT_MAX];
+	(void)now;
+
+	for (i = 0; i < hub->n_sessions; i++) {
+		hub_session_t *hs = &hub->sessions[i];
+		int n;
+		if (hs->s.state != GH_SESS_QUEUED)
+			continue;
+		why[0] = '\0';
+		n = hs->s.gpu_milli / 1000 > 64 ? -1 : place_first_fit(hub, hs, picks, millis, why, sizeof(why));
+		if (n >= 0) {
+			if (admit(hub, hs, picks, millis, n) != 0)
+				GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
+			continue;
+		}
+		hs->queue_position = ++pos;
+		if (strcmp(hs->s.reason, why) != 0) {
+			gh_strlcpy(hs->s.reason, why, sizeof(hs->s.reason));
+			hub_emit(hub, hs->s.id, hs->s.user_id, "session.waiting", GH_SESS_QUEUED, 0,
+			         "position %d in the queue: %s", pos, why);
+		}
+	}
+}
+
+/* --- runtime work --- */
+
+static void start_workspace(hub_t *hub, hub_session_t *hs)
+{
+	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
+	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+	hub_env_info_t info;
+	rt_spec_t spec;
+	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80], ref[GH_TEXT_MAX], err[512];
+	char devs[256], e_id[48], e_user[96], e_name[96], e_env[96], e_cvd[300], e_nvd[300], e_rep[CONFIG_STR + 64];
+	char e_url[GH_TEXT_MAX + 32], url[GH_TEXT_MAX];
+	size_t off = 0;
+	int i, k = 0, rc;
+
+	if (!e || !u || hub_env_info(e, rt_name(hub->rt), &info) != 0) {
+		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+		                   "its environment no longer exists or cannot run here");
+		return;
+	}
+	snprintf(workdir, sizeof(workdir), "%s/sessions/%lld", hub->cfg.data_dir, (long long)hs->s.id);
+	snprintf(logp, sizeof(logp), "%s/sessions/%lld.log", hub->cfg.data_dir, (long long)hs->s.id);
+	memset(&spec, 0, sizeof(spec));
+	spec.session_id = hs->s.id;
+	spec.user = u->name;
+	spec.session_name = hs->s.name;
+	spec.env_name = e->name;
+	spec.argv = info.argv;
+	spec.workdir = workdir;
+	spec.log_path = logp;
+	devs[0] = '\0';
+	for (i = 0; i < hs->n_allocs && off + 8 < sizeof(devs); i++)
+		off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%d", i ? "," : "", hs->allocs[i].gpu_index);
+	hub_session_url(hub, hs, url, sizeof(url));
+	snprintf(e_id, sizeof(e_id), "GPUHUB_SESSION_ID=%lld", (long long)hs->s.id);
+	snprintf(e_user, sizeof(e_user), "GPUHUB_USER=%s", u->name);
+	snprintf(e_name, sizeof(e_name), "GPUHUB_SESSION_NAME=%s", hs->s.name);
+	snprintf(e_env, sizeof(e_env), "GPUHUB_ENV=%s", e->name);
+	snprintf(e_cvd, sizeof(e_cvd), "CUDA_VISIBLE_DEVICES=%s", devs);
+	snprintf(e_nvd, sizeof(e_nvd), "NVIDIA_VISIBLE_DEVICES=%s", devs[0] ? devs : "void");
+	snprintf(e_rep, sizeof(e_rep), "GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
+	snprintf(e_url, sizeof(e_url), "GPUHUB_BASE_URL=%s", url);
+	spec.env[k++] = e_id;
+	spec.env[k++] = e_user;
+	spec.env[k++] = e_name;
+	spec.env[k++] = e_env;
+	spec.env[k++] = e_cvd;
+	spec.env[k++] = e_nvd;
+	spec.env[k++] = e_url;
+	if (gpu_src_simulated(hub->gpu))
+		spec.env[k++] = e_rep;
+	spec.env[k] = NULL;
+
+	err[0] = '\0';
+	rc = rt_start(hub->rt, &spec, ref, sizeof(ref), err, sizeof(err));
+	if (rc) {
+		char reason[GH_TEXT_MAX];
+		snprintf(reason, sizeof(reason), "the workspace could not start: %.200s", err);
+		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", reason);
+		return;
+	}
+	if (hub_txn_begin(hub) == 0) {
+		gh_strlcpy(hs->s.runtime_ref, ref, sizeof(hs->s.runtime_ref));
+		if (store_session_put(hub->store, &hs->s) == 0 &&
+		    hub_emit(hub, hs->s.id, hs->s.user_id, "session.process_started", GH_SESS_STARTING, 60,
+		             "workspace process started; waiting for it to be ready") == 0)
+			hub_txn_commit(hub);
+		else
+			hub_txn_rollback(hub);
+	}
+	hs->probe_deadline = gh_now_ms() + 120000;
+	hub->work_due = 1;
+}
+
+static void stop_progress(hub_t *hub, hub_session_t *hs, int64_t now)
+{
+	if (!hs->s.runtime_ref[0] || rt_probe(hub->rt, hs->s.runtime_ref) == RT_GONE) {
+		hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped; GPUs released");
+		return;
+	}
+	if (now >= hs->probe_deadline) {
+		GH_WARN("session %lld did not stop within %d s; killing it", (long long)hs->s.id, hub->cfg.stop_grace_s);
+		rt_signal_stop(hub->rt, hs->s.runtime_ref, 1);
+		hs->probe_deadline = now + 5000;
+	}
+}
+
+void hub_sessions_work(hub_t *hub, int64_t now)
+{
+	for (int i = 0; i < hub->n_sessions; i++) {
+		hub_session_t *hs = &hub->sessions[i];
+		rt_status_t st;
+		switch (hs->s.state) {
+		case GH_SESS_STARTING:
+			if (!hs->s.runtime_ref[0]) {
+				start_workspace(hub, hs);
+				break;
+			}
+			st = rt_probe(hub->rt, hs->s.runtime_ref);
+			if (st == RT_READY) {
+				if (hub_txn_begin(hub) == 0) {
+					if (transition(hub, hs, GH_SESS_RUNNING, "session.running", 100, "workspace is ready") == 0)
+						hub_txn_commit(hub);
+					else
+						hub_txn_rollback(hub);
+				}
+			} else if (st == RT_GONE) {
+				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+				                   "the workspace process exited while starting; see its log");
+			} else if (hs->probe_deadline && now > hs->probe_deadline) {
+				rt_signal_stop(hub->rt, hs->s.runtime_ref, 1);
+				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+				                   "the workspace did not become ready in time");
+			}
+			break;
+		case GH_SESS_RUNNING:
+		case GH_SESS_IDLE_WARNED:
+			if (rt_probe(hub->rt, hs->s.runtime_ref) == RT_GONE)
+				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+				                   "the workspace process ended on its own");
+			break;
+		case GH_SESS_STOPPING:
+		case GH_SESS_SUSPENDING:
+			stop_progress(hub, hs, now);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void hub_reconcile(hub_t *hub)
+{
+	int adopted = 0, lost = 0;
+	for (int i = 0; i < hub->n_sessions; i++) {
+		hub_session_t *hs = &hub->sessions[i];
+		int bad_gpu = 0;
+		for (int k = 0; k < hs->n_allocs; k++)
+			bad_gpu |= hs->allocs[k].gpu_index >= hub->n_gpus;
+		switch (hs->s.state) {
+		case GH_SESS_STARTING:
+		case GH_SESS_RUNNING:
+		case GH_SESS_IDLE_WARNED:
+		case GH_SESS_STOPPING:
+		case GH_SESS_SUSPENDING:
+			if (bad_gpu) {
+				rt_signal_stop(hub->rt, hs->s.runtime_ref, 1);
+				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+				                   "its GPU is no longer in the inventory");
+				lost++;
+			} else if (hs->s.runtime_ref[0] && rt_probe(hub->rt, hs->s.runtime_ref) != RT_GONE) {
+				adopted++;
+				hs->probe_deadline = gh_now_ms() + hub->cfg.stop_grace_s * 1000;
+			} else if (hs->s.state == GH_SESS_STOPPING || hs->s.state == GH_SESS_SUSPENDING) {
+				hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped while the hub was down");
+			} else if (hs->s.state == GH_SESS_STARTING && !hs->s.runtime_ref[0]) {
+				hub->work_due = 1; /* GPUs were chosen, the process not yet started */
+			} else {
+				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+				                   "the workspace ended while the hub was down");
+				lost++;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	if (adopted || lost)
+		GH_INFO("reconciled with the %s runtime: %d workspaces adopted, %d found gone", rt_name(hub->rt), adopted,
+		        lost);
+}
+
+/* --- stop and delete --- */
+
+int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reason)
+{
+	hub_session_t *hs = hub_session_mut(hub, id);
+	int rc;
+	(void)actor_id;
+
+	if (!hs)
+		return GH_ENOTFOUND;
+	switch (hs->s.state) {
+	case GH_SESS_STOPPED:
+	case GH_SESS_FAILED:
+	case GH_SESS_STOPPING:
+		return 0;
+	case GH_SESS_QUEUED:
+	case GH_SESS_SUSPENDED:
+		return hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", reason);
+	default:
+		break;
+	}
+	if (!hs->s.runtime_ref[0])
+		return hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", reason);
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if ((rc = transition(hub, hs, GH_SESS_STOPPING, "session.stopping", 50, reason))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	if ((rc = hub_txn_commit(hub)))
+		return rc;
+	rt_signal_stop(hub->rt, hs->s.runtime_ref, 0);
+	hs->probe_deadline = gh_now_ms() + hub->cfg.stop_grace_s * 1000;
+	/* most workspaces end at once on SIGTERM: give it a moment so the
+	 * answer can already say stopped */
+	for (int i = 0; i < 20 && rt_probe(hub->rt, hs->s.runtime_ref) != RT_GONE; i++) {
+		struct timespec ts = {0, 2 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	stop_progress(hub, hs, gh_now_ms());
+	return 0;
+}
+
+static void session_remove_at(hub_t *hub, int idx)
+{
+	free(hub->sessions[idx].allocs);
+	memmove(&hub->sessions[idx], &hub->sessions[idx + 1],
+	        (size_t)(hub->n_sessions - idx - 1) * sizeof(hub_session_t));
+	hub->n_sessions--;
+}
+
+int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char *why, size_t whylen)
+{
+	hub_session_t *hs = hub_session_mut(hub, id);
+	int rc;
+
+	if (!hs)
+		return GH_ENOTFOUND;
+	if (hs->s.state != GH_SESS_STOPPED && hs->s.state != GH_SESS_FAILED) {
+		if (!force) {
+			snprintf(why, whylen, "session '%s' is %s; stop it first or delete with force=true", hs->s.name,
+			         gh_sess_state_name(hs->s.state));
+			return GH_ESTATE;
+		}
+		if (hs->s.runtime_ref[0])
+			rt_signal_stop(hub->rt, hs->s.runtime_ref, 1);
+		if ((rc = hub_session_finish(hub, hs, hs->s.state == GH_SESS_STOPPING ? GH_SESS_STOPPED : GH_SESS_FAILED,
+		                             "session.stopped", "killed by a forced delete")))
+			return rc;
+	}
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if ((rc = store_session_delete(hub->store, id)) ||
+	    (rc = hub_emit(hub, id, actor_id, "session.deleted", hs->s.state, -1, "session %s deleted", hs->s.name))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	if ((rc = hub_txn_commit(hub)))
+		return rc;
+	session_remove_at(hub, session_index(hub, id));
+	return 0;
+}
+
+void hub_sessions_drop_user(hub_t *hub, int64_t user_id)
+{
+	for (int i = hub->n_sessions - 1; i >= 0; i--) {
+		hub_session_t *hs = &hub->sessions[i];
+		if (hs->s.user_id != user_id)
+			continue;
+		if (gh_sess_state_active(hs->s.state) && hs->s.runtime_ref[0])
+			rt_signal_stop(hub->rt, hs->s.runtime_ref, 1);
+		allocs_release(hub, hs);
+		session_remove_at(hub, i); /* rows go with the user (ON DELETE CASCADE) */
+	}
+}
+
+/* --- GPU telemetry and faults --- */
+
+static void gpu_event(hub_t *hub, const gh_gpu_event_t *ev)
+{
+	hub_gpu_t *g;
+	if (ev->gpu_index < 0 || ev->gpu_index >= hub->n_gpus)
+		return;
+	g = &hub->gpus[ev->gpu_index];
+	switch (ev->type) {
+	case GH_GPU_EV_XID:
+		g->tel.healthy = 0;
+		g->tel.last_xid = ev->xid;
+		hub_emit(hub, 0, 0, "gpu.xid", 0, -1, "GPU %d (%s) reported XID %d; it is quarantined: no new placements",
+		         ev->gpu_index, g->info.uuid, ev->xid);
+		GH_WARN("GPU %d reported XID error %d; quarantined", ev->gpu_index, ev->xid);
+		break;
+	case GH_GPU_EV_LOST:
+		g->tel.healthy = 0;
+		g->tel.lost = 1;
+		hub_emit(hub, 0, 0, "gpu.lost", 0, -1, "GPU %d (%s) was lost", ev->gpu_index, g->info.uuid);
+		GH_ERROR("GPU %d was lost", ev->gpu_index);
+		break;
+	case GH_GPU_EV_CLEARED:
+		g->tel.healthy = 1;
+		g->tel.lost = 0;
+		g->tel.last_xid = 0;
+		hub_emit(hub, 0, 0, "gpu.cleared", 0, -1, "GPU %d is healthy again", ev->gpu_index);
+		hub->sched_dirty = 1;
+		break;
+	}
+}
+
+void hub_gpu_poll(hub_t *hub, int64_t now)
+{
+	gh_gpu_event_t evs[16];
+	int i, n = 0;
+	(void)now;
+
+	while (gpu_poll_events(hub->gpu, evs, 16, &n) == 0 && n > 0)
+		for (i = 0; i < n; i++)
+			gpu_event(hub, &evs[i]);
+	for (i = 0; i < hub->n_gpus; i++) {
+		gh_gpu_telemetry_t t;
+		if (gpu_telemetry(hub->gpu, i, &t) == 0) {
+			hub->gpus[i].tel = t;
+		} else if (!hub->gpus[i].tel.lost) {
+			hub->gpus[i].tel.lost = 1;
+			hub->gpus[i].tel.healthy = 0;
+		}
+	}
+}
+
+int hub_gpu_fault(hub_t *hub, int index, gh_gpu_event_type_t type, int xid, int64_t actor_id)
+{
+	int rc;
+	(void)actor_id;
+	if (index < 0 || index >= hub->n_gpus)
+		return GH_ENOTFOUND;
+	if ((rc = gpu_inject(hub->gpu, index, type, xid)))
+		return rc;
+	hub_gpu_poll(hub, gh_now_ms());
+	return 0;
+}

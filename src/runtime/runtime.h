@@ -1,0 +1,59 @@
+/*
+ * runtime.h — where workspaces run. One ops table per engine ("local" now;
+ * kubernetes and slurm later), chosen by config runtime.engine.
+ *
+ * A workspace is identified by an engine-specific handle string `ref` that
+ * the hub stores with the session, so a restarted hub can find (adopt) the
+ * workspaces that kept running while it was down.
+ */
+#ifndef GH_RUNTIME_H
+#define GH_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct gh_rt gh_rt_t;
+
+#define RT_MAX_ENV 32
+
+typedef struct {
+	int64_t session_id;
+	const char *user;
+	const char *session_name;
+	const char *env_name;
+	const char *const *argv;         /* command to run, NULL-terminated */
+	const char *workdir;             /* created if missing */
+	const char *log_path;            /* stdout+stderr, appended */
+	const char *env[RT_MAX_ENV];     /* extra "KEY=value" entries, NULL-terminated */
+} rt_spec_t;
+
+typedef enum {
+	RT_GONE = 0,                     /* no such workspace (exited or never started) */
+	RT_STARTING,                     /* process alive, not ready yet */
+	RT_READY,                        /* alive and ready */
+} rt_status_t;
+
+typedef struct rt_ops {
+	const char *name;
+	int (*open)(gh_rt_t **out, const char *state_dir, char *errmsg, size_t errlen);
+	void (*close)(gh_rt_t *rt);
+	/* Starts the workspace; ref receives its handle. */
+	int (*start)(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg,
+	             size_t errlen);
+	rt_status_t (*probe)(gh_rt_t *rt, const char *ref);
+	/* Asks the whole workspace to end (SIGTERM to its tree); hard = SIGKILL. */
+	int (*signal_stop)(gh_rt_t *rt, const char *ref, int hard);
+} rt_ops_t;
+
+struct gh_rt {
+	const rt_ops_t *ops;
+};
+
+int rt_open(gh_rt_t **out, const char *engine, const char *state_dir, char *errmsg, size_t errlen);
+void rt_close(gh_rt_t *rt);
+const char *rt_name(const gh_rt_t *rt);
+int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg, size_t errlen);
+rt_status_t rt_probe(gh_rt_t *rt, const char *ref);
+int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
+
+#endif

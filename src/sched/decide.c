@@ -1,0 +1,358 @@
+/*
+ * decide.c — the entry points: sched_decide (setup, order and phases in
+ * pass.c, then positions and ETAs here) and sched_decide_one, the fast
+ * path for one arrival.
+ *
+ * Positions count waiting requests only, in queue order. An arrival
+ * decided by sched_decide_one gets the position it would have in the next
+ * pass: the number of requests of the last pass' waiting list that order
+ * before it (binary search over their keys, which aging does not reorder,
+ * see fairshare.c) plus the arrivals since that order before it, plus one.
+ *
+ * ETAs (eta.c): the reservation holder first (its start), then the first
+ * policy.plan_depth requests waiting for capacity one by one, then the
+ * rest by the aggregate estimate; requests waiting on a release or a
+ * preemption get policy.release_ms; quota waits get the time enough of
+ * the owner's work ends.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/err.h"
+#include "sched/sched_int.h"
+
+static int64_t to_eta_s(const sched_t *s, int64_t t)
+{
+	if (t == SCHED_INF)
+		return -1;
+	if (t <= s->now)
+		return 0;
+	return (t - s->now + 999) / 1000;
+}
+
+/* Could a request of this shape ever run here (on the empty cluster)? */
+static int never_fits(sched_t *s, const place_request_t *r, uint64_t mask)
+{
+	int gang = r->gang || r->num_gpu <= 1;
+
+	if (r->cpu_milli > s->max_cpu || r->memory_mib > s->max_mem)
+		return 1;
+	if (r->num_gpu <= 0)
+		return 0;
+	for (int i = 0; i < s->nnever; i++) {
+		const sched_never_t *n = &s->never[i];
+
+		if (n->num_gpu == r->num_gpu && n->gpu_milli == r->gpu_milli && n->gang == gang &&
+		    n->gpu_mem == r->gpu_memory_mib && n->mask == mask &&
+		    strcmp(n->mig, r->mig_profile) == 0)
+			return !n->ok;
+	}
+	place_request_t g = *r;
+
+	g.cpu_milli = 0;
+	g.memory_mib = 0;
+	int ok = place_fits_empty(&s->v[SCHED_V_BASE].c, &g);
+
+	if (s->nnever < SCHED_NEVER_MAX) {
+		sched_never_t *n = &s->never[s->nnever++];
+
+		memset(n, 0, sizeof *n);
+		n->num_gpu = r->num_gpu;
+		n->gpu_milli = r->gpu_milli;
+		n->gang = gang;
+		n->gpu_mem = r->gpu_memory_mib;
+		n->mask = mask;
+		n->ok = ok;
+		memcpy(n->mig, r->mig_profile, sizeof n->mig);
+	}
+	return !ok;
+}
+
+static void fill_shape(const sched_t *s, sched_wait_t *w, const sched_req_t *r)
+{
+	w->req_id = r->id;
+	w->num_gpu = r->shape.num_gpu;
+	w->gpu_milli = r->shape.gpu_milli;
+	w->model_mask = place_request_model_mask(&s->v[SCHED_V_BASE].c, &r->shape);
+}
+
+static int64_t dur_of(const sched_req_t *r)
+{
+	return r->runtime_limit_ms > 0 ? r->runtime_limit_ms : SCHED_INF;
+}
+
+/* Holds the reserved GPUs from the reservation's start, in the plan. */
+static int plan_reservation(sched_t *s)
+{
+	if (s->resv_qi < 0 || s->resv_start == SCHED_INF)
+		return 0;
+	int64_t end = s->resv_dur == SCHED_INF || s->resv_start > SCHED_INF - s->resv_dur
+			      ? SCHED_INF
+			      : s->resv_start + s->resv_dur;
+
+	for (int gi = 0; gi < s->ngpus; gi++) {
+		if (!s->reserved[gi])
+			continue;
+		int ni = s->gnode[gi];
+		place_slot_t sl = { .node = ni, .gpu = gi - s->node_off[ni], .milli = s->resv_milli };
+		int rc = sched_plan_hold_slots(s, &sl, 1, s->resv_start, end);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* First loop: who waits where, planned ETAs; aggregate ones left at -2. */
+static int finish_plan(sched_t *s, const sched_input_t *in)
+{
+	int rc, pos = 0;
+
+	if ((rc = sched_plan_init(s, in)) || (rc = plan_reservation(s)) ||
+	    (rc = sched_ends_build(s, in)))
+		return rc;
+	s->plan_last = 0;
+	for (int k = 0; k < in->nqueue; k++) {
+		int qi = s->ord[k].qi;
+		const sched_req_t *r = &in->queue[qi];
+		sched_wait_t *w = &s->qw[qi];
+
+		if (s->qdec[qi] != SCHED_D_WAIT)
+			continue;
+		w->position = ++pos;
+		fill_shape(s, w, r);
+		w->eta_s = -1;
+		switch (w->code) {
+		case SCHED_WAIT_CAPACITY:
+		case SCHED_WAIT_RESERVED:
+			if (w->code == SCHED_WAIT_CAPACITY &&
+			    never_fits(s, &r->shape, w->model_mask)) {
+				w->code = SCHED_WAIT_NEVER;
+				break;
+			}
+			if (w->reserved) {
+				w->eta_s = to_eta_s(s, s->resv_start);
+				break;
+			}
+			if (s->planned < s->pol.plan_depth) {
+				int found;
+				int64_t t = sched_plan_earliest(s, &r->shape, w->model_mask, s->now,
+								dur_of(r), 1, NULL, &found);
+
+				w->eta_s = to_eta_s(s, t);
+				s->planned++;
+				s->plan_last = pos;
+				s->agg_base += sched_req_demand(r) / 1000.0;
+			} else {
+				w->eta_s = -2;
+			}
+			break;
+		case SCHED_WAIT_PREEMPTING:
+		case SCHED_WAIT_RELEASING:
+			w->eta_s = to_eta_s(s, s->now + s->pol.release_ms);
+			break;
+		case SCHED_WAIT_USER_GPUS:
+		case SCHED_WAIT_GROUP_GPUS:
+		case SCHED_WAIT_USER_SESSIONS:
+		case SCHED_WAIT_GROUP_SESSIONS:
+			w->eta_s = to_eta_s(s, sched_quota_eta(s, w, s->qent_user[qi],
+							       s->qent_group[qi],
+							       sched_req_demand(r)));
+			break;
+		default:
+			break;
+		}
+	}
+	if (s->planned < s->pol.plan_depth)
+		s->plan_last = pos;
+	return 0;
+}
+
+/* Second loop: aggregate ETAs, the waits array and the keys for arrivals. */
+static int finish_waits(sched_t *s, const sched_input_t *in)
+{
+	int n = 0, rc;
+	double cum = 0;
+
+	if ((rc = sched_plan_agg_build(s)))
+		return rc;
+	if (SCHED_GROW(s->waits, s->waitcap, in->nqueue) ||
+	    SCHED_GROW(s->wkeys, s->wkcap, in->nqueue) ||
+	    SCHED_GROW(s->wcum, s->wcumcap, in->nqueue))
+		return GH_ENOMEM;
+	for (int k = 0; k < in->nqueue; k++) {
+		int qi = s->ord[k].qi;
+		sched_wait_t *w = &s->qw[qi];
+
+		if (s->qdec[qi] != SCHED_D_WAIT)
+			continue;
+		if (w->eta_s == -2) {
+			cum += sched_req_demand(&in->queue[qi]) / 1000.0;
+			w->eta_s = to_eta_s(s, sched_plan_agg_eta(s, cum));
+		}
+		s->waits[n] = *w;
+		s->wkeys[n] = s->ord[k];
+		s->wcum[n] = cum;
+		n++;
+	}
+	s->nwaits = n;
+	s->nwkeys = n;
+	return 0;
+}
+
+static void fill_out(sched_t *s, sched_result_t *out)
+{
+	for (int i = 0; i < s->nadmits; i++)
+		s->admits[i].slots = s->slots + s->admoff[i];
+	out->admits = s->admits;
+	out->nadmits = s->nadmits;
+	out->preempts = s->preempts;
+	out->npreempts = s->npreempts;
+	out->waits = s->waits;
+	out->nwaits = s->nwaits;
+	out->placements_tried = s->tried;
+	out->cache_hits = s->hits;
+}
+
+int sched_decide(sched_t *s, const sched_input_t *in, sched_result_t *out)
+{
+	int rc;
+
+	if (!s || !in || !out)
+		return GH_EINVAL;
+	memset(out, 0, sizeof *out);
+	s->ready = 0;
+	if ((rc = sched_pass_run(s, in)) || (rc = finish_plan(s, in)) ||
+	    (rc = finish_waits(s, in)))
+		return rc;
+	s->ready = 1;
+	fill_out(s, out);
+	return 0;
+}
+
+/* ---- one arrival ---- */
+
+static int lower_bound(const sched_ord_t *a, int n, const sched_ord_t *x)
+{
+	int lo = 0, hi = n;
+
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+
+		if (sched_ord_cmp(&a[mid], x) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int arrival_wait(sched_t *s, const sched_req_t *r, sched_wait_t *w, int ui, int gi,
+			double key)
+{
+	sched_ord_t e = { key, r->enqueue_ms, r->id, -1 };
+	int lw = lower_bound(s->wkeys, s->nwkeys, &e);
+	int la = lower_bound(s->arr, s->narr, &e);
+	int64_t demand = sched_req_demand(r);
+
+	if (SCHED_GROW(s->arr, s->arrcap, s->narr + 1) ||
+	    SCHED_GROW(s->waits, s->waitcap, 1))
+		return GH_ENOMEM;
+	memmove(s->arr + la + 1, s->arr + la, (size_t)(s->narr - la) * sizeof *s->arr);
+	s->arr[la] = e;
+	s->narr++;
+	w->position = lw + la + 1;
+	w->eta_s = -1;
+	switch (w->code) {
+	case SCHED_WAIT_CAPACITY:
+		if (lw < s->plan_last) {
+			int found;
+
+			w->eta_s = to_eta_s(s, sched_plan_earliest(s, &r->shape, w->model_mask,
+								   s->now, dur_of(r), 1, NULL,
+								   &found));
+		} else {
+			double ahead = lw > 0 ? s->wcum[lw - 1] : 0;
+
+			w->eta_s = to_eta_s(s, sched_plan_agg_eta(s, ahead + demand / 1000.0));
+		}
+		break;
+	case SCHED_WAIT_USER_GPUS:
+	case SCHED_WAIT_GROUP_GPUS:
+	case SCHED_WAIT_USER_SESSIONS:
+	case SCHED_WAIT_GROUP_SESSIONS:
+		w->eta_s = to_eta_s(s, sched_quota_eta(s, w, ui, gi, demand));
+		break;
+	default:
+		break;
+	}
+	s->users.ent[ui].pending_gpus += demand / 1000.0;
+	s->waits[0] = *w;
+	s->nwaits = 1;
+	return 0;
+}
+
+int sched_decide_one(sched_t *s, const sched_req_t *r, int64_t now_ms, sched_result_t *out)
+{
+	sched_wait_t w;
+	int ui, gi, rc;
+
+	if (!s || !r || !out)
+		return GH_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (!s->ready)
+		return GH_ESTATE;
+	s->nadmits = s->npreempts = s->nwaits = s->nslots = 0;
+	s->tried = s->hits = 0;
+	s->now = now_ms;
+	memset(&w, 0, sizeof w);
+	fill_shape(s, &w, r);
+	if (!sched_pass_valid(s, r)) {
+		if (SCHED_GROW(s->waits, s->waitcap, 1))
+			return GH_ENOMEM;
+		w.code = SCHED_WAIT_INVALID;
+		w.position = s->nwkeys + s->narr + 1;
+		w.eta_s = -1;
+		s->waits[0] = w;
+		s->nwaits = 1;
+		fill_out(s, out);
+		return 0;
+	}
+	if ((rc = sched_pass_ent(s, r, &ui, &gi)))
+		return rc;
+	sched_ent_t *u = &s->users.ent[ui];
+	sched_ent_t *g = gi >= 0 ? &s->groups.ent[gi] : NULL;
+	double key = sched_fs_key(s, r, u, g);
+	int64_t a = 0, b = 0;
+	sched_wait_code_t code = 0;
+	int q = sched_quota_check(s, u, g, sched_req_demand(r),
+				  s->pol.classes[r->cls].preemptible, &code, &a, &b);
+
+	if (q >= 0) {
+		int vi = sched_view_for(s, r, now_ms);
+
+		rc = sched_view_fits(s, vi, &r->shape, w.model_mask, s->res);
+		if (rc == 0) {
+			if ((rc = sched_admit_rec(s, r, ui, gi, s->res, q > 0)))
+				return rc;
+			rc = sched_plan_hold_slots(s, s->res->slots, s->res->nslots, now_ms,
+						   s->admend[0]);
+			if (rc)
+				return rc;
+			fill_out(s, out);
+			return 0;
+		}
+		if (rc != GH_ENOCAP && rc != GH_EINVAL)
+			return rc;
+		code = rc == GH_EINVAL ? SCHED_WAIT_INVALID
+		       : never_fits(s, &r->shape, w.model_mask) ? SCHED_WAIT_NEVER
+								 : SCHED_WAIT_CAPACITY;
+	}
+	w.code = code;
+	w.a = a;
+	w.b = b;
+	if ((rc = arrival_wait(s, r, &w, ui, gi, key)))
+		return rc;
+	fill_out(s, out);
+	return 0;
+}

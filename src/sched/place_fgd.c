@@ -1,0 +1,314 @@
+/*
+ * place_fgd.c — fragmentation-aware placement: FGD (fragmentation
+ * gradient descent, Weng et al., ATC'23) and gpuhub's refinement of it.
+ *
+ * Fragmentation of a node is measured against the workload the cluster
+ * expects (place_workload_t: request shapes m with popularity p_m, summing
+ * to 1). For one shape m, the free GPU of node n that m could not use is
+ *
+ *   F_n(m) = all free GPU of n            if m cannot run on n at all
+ *                                         (model, GPU count, CPU, memory),
+ *                                         or m needs no GPU;
+ *          = Σ free of the GPUs of n      otherwise: the GPUs too full
+ *            that cannot host one share     (or of the wrong model) to
+ *            of m                           host one share of m
+ *
+ * and the node's fragmentation is the expectation F_n = Σ_m p_m F_n(m).
+ * FGD places a request on the node (and GPU) where F_n grows least, i.e.
+ * it descends the gradient of the cluster's expected fragmentation.
+ *
+ * Worked example: workload = {1 GPU: p 0.5, 0.5 GPU: p 0.5}; node n has
+ * two GPUs with 1000 and 600 milli free (plenty of CPU). Now
+ *   F_n(1 GPU)   = 600 (the 600 cannot host a whole GPU)
+ *   F_n(0.5 GPU) = 0   (both can host 500)          → F_n = 300.
+ * A 0.3-GPU request: on the 600 GPU → free {1000, 300}:
+ *   F(1 GPU) = 300, F(0.5) = 300 → F = 300, ΔF = 0;
+ * on the 1000 GPU → free {700, 600}: F(1 GPU) = 1300, F(0.5) = 0 → F = 650,
+ * ΔF = +350. FGD puts it on the 600 GPU, keeping the whole GPU whole.
+ *
+ * fgd scores like the published scheduler plugin: 100·sigmoid(−ΔF/1000)
+ * rounded down to an integer, the best GPU of a node being the first with
+ * the best score; among nodes with equal scores the first in cluster order
+ * wins (place_choose.c).
+ *
+ * gpuhub keeps FGD's measure but (see gpuhub_cost below for the numbers):
+ *  - compares exact ΔF instead of a rounded score, so a node that saves
+ *    0.01 GPU of fragmentation beats one that saves nothing;
+ *  - among equal ΔF prefers the option that leaves the least idle-GPU
+ *    capacity broken up (packs partly used GPUs and busy nodes first);
+ *  - weighs each shape by its GPU size as well as its popularity, so the
+ *    shapes that strand the most GPU when they cannot run count more.
+ */
+#include <math.h>
+#include <string.h>
+
+#define PLACE_INTERNAL
+#include "common/err.h"
+#include "sched/place.h"
+
+/* Can g host one share of a request of `milli` (ignoring memory)? */
+static int gpu_hosts(const place_cluster_t *c, const place_gpu_t *g, int milli)
+{
+	switch (g->share) {
+	case PLACE_SHARE_EXCLUSIVE:
+		return g->ntasks == 0;
+	case PLACE_SHARE_MPS:
+		return g->free_milli >= milli;
+	case PLACE_SHARE_MIG: {
+		const place_mig_layout_t *l = &c->mig_layouts[g->mig_layout];
+
+		for (int i = 0; i < l->nprofiles; i++) {
+			const place_mig_profile_t *p = &l->profiles[i];
+
+			if (place__mig_milli(l, (unsigned)p->slices) < milli)
+				continue;
+			for (int s = 0; s + p->slices <= l->slices; s++) {
+				unsigned bits = ((1u << p->slices) - 1) << s;
+
+				if ((p->starts & (1u << s)) && (g->mig_free & bits) == bits)
+					return 1;
+			}
+		}
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* F_n(M) when every usable GPU of n is MPS-shared (the common case):
+ * free amounts sorted high to low, so for a shape of share m the GPUs that
+ * can host it are a prefix of the list. */
+static double frag_mps(const place_node_t *n, const place_workload_t *w, const int *fr,
+		       const int *model, int k, double total)
+{
+	double f = 0;
+
+	for (int i = 0; i < w->n; i++) {
+		const place_wclass_t *m = &w->cls[i];
+		double usable = 0;
+		int cnt = 0;
+
+		if (m->num_gpu == 0 || m->num_gpu > k || n->cpu_free_milli < m->cpu_milli ||
+		    n->memory_free_mib < m->memory_mib) {
+			f += m->weight * total;
+			continue;
+		}
+		for (int j = 0; j < k && fr[j] >= m->gpu_milli; j++) {
+			if (m->model_mask && !((m->model_mask >> model[j]) & 1))
+				continue;
+			cnt++;
+			usable += fr[j];
+		}
+		f += m->weight * (cnt >= m->num_gpu ? total - usable : total);
+	}
+	return f;
+}
+
+double place__frag(const place_cluster_t *c, const place_node_t *n, const place_workload_t *w)
+{
+	int fr[PLACE_NODE_GPUS_MAX], model[PLACE_NODE_GPUS_MAX], k = 0, mps = 1;
+	double total = 0, f = 0;
+
+	for (int j = 0; j < n->ngpus; j++) {
+		const place_gpu_t *g = &n->gpus[j];
+		int i = k;
+
+		if (g->disabled)
+			continue;
+		total += g->free_milli;
+		mps &= g->share == PLACE_SHARE_MPS;
+		while (i > 0 && fr[i - 1] < g->free_milli) {
+			fr[i] = fr[i - 1];
+			model[i] = model[i - 1];
+			i--;
+		}
+		fr[i] = g->free_milli;
+		model[i] = g->model;
+		k++;
+	}
+	if (total == 0 || !w)
+		return 0;
+	if (mps)
+		return frag_mps(n, w, fr, model, k, total);
+	for (int i = 0; i < w->n; i++) {
+		const place_wclass_t *m = &w->cls[i];
+		double usable = 0;
+		int cnt = 0;
+
+		if (m->num_gpu == 0 || n->cpu_free_milli < m->cpu_milli ||
+		    n->memory_free_mib < m->memory_mib) {
+			f += m->weight * total;
+			continue;
+		}
+		for (int j = 0; j < n->ngpus; j++) {
+			const place_gpu_t *g = &n->gpus[j];
+
+			if (g->disabled || (m->model_mask && !((m->model_mask >> g->model) & 1)))
+				continue;
+			if (gpu_hosts(c, g, m->gpu_milli)) {
+				cnt++;
+				usable += g->free_milli;
+			}
+		}
+		f += m->weight * (cnt >= m->num_gpu ? total - usable : total);
+	}
+	return f;
+}
+
+/* ΔF of placing r on n with the GPUs of pick. */
+static double frag_delta(const place_cluster_t *c, const place_node_t *n,
+			 const place_workload_t *w, const place__req_t *r, const place__pick_t *p,
+			 double f0)
+{
+	place_node_t tmp = *n;
+
+	place__node_take(c, &tmp, r, p);
+	return place__frag(c, &tmp, w) - f0;
+}
+
+/* Is GPU j the same, for scoring, as an earlier GPU of n? Then it
+ * scores the same and need not be tried (the earlier one wins ties). */
+static int gpu_seen(const place_node_t *n, int j)
+{
+	const place_gpu_t *g = &n->gpus[j];
+
+	for (int i = 0; i < j; i++) {
+		const place_gpu_t *h = &n->gpus[i];
+
+		if (h->free_milli == g->free_milli && h->memory_free_mib == g->memory_free_mib &&
+		    h->memory_mib == g->memory_mib && h->model == g->model &&
+		    h->share == g->share && h->mig_free == g->mig_free &&
+		    h->ntasks == g->ntasks && h->disabled == g->disabled &&
+		    h->mig_layout == g->mig_layout)
+			return 1;
+	}
+	return 0;
+}
+
+/* F_n now: from *f0 when the caller remembers it, else computed (and
+ * remembered). */
+static double frag_now(const place_cluster_t *c, const place_node_t *n,
+		       const place_workload_t *w, double *f0)
+{
+	if (f0 && !isnan(*f0))
+		return *f0;
+	double f = place__frag(c, n, w);
+
+	if (f0)
+		*f0 = f;
+	return f;
+}
+
+/* The published plugin's integer score for a change ΔF (milli-GPU). */
+static double fgd_score(double delta)
+{
+	return floor(100.0 / (1.0 + exp(delta / 1000.0)));
+}
+
+static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
+		       const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
+		       double *f0p)
+{
+	double f0 = frag_now(c, n, w, f0p);
+	place__pick_t p;
+
+	if (r->ngpu == 1 && r->milli < PLACE_MILLI) {
+		double best = -1;
+
+		/* Each GPU that fits; the first with the best score wins. */
+		for (int j = 0; j < n->ngpus; j++) {
+			place__pick_t one;
+			double s;
+
+			memset(&one, 0, sizeof(one));
+			if (gpu_seen(n, j) || !place__gpu_take(c, &n->gpus[j], r, &one.take[0]))
+				continue;
+			one.n = 1;
+			one.gpu[0] = j;
+			s = fgd_score(frag_delta(c, n, w, r, &one, f0));
+			if (s > best) {
+				best = s;
+				p = one;
+			}
+		}
+		if (best < 0)
+			return 0;
+		if (pick)
+			*pick = p;
+		return -best;
+	}
+	if (place__pick(c, n, r, PLACE__SEL_BEST, NULL, &p) != 0)
+		return 0;
+	if (pick)
+		*pick = p;
+	return -fgd_score(frag_delta(c, n, w, r, &p, f0));
+}
+
+#include <stdlib.h>
+static double knob(const char *name, double def)
+{
+	const char *v = getenv(name);
+	return v ? atof(v) : def;
+}
+
+static double gpuhub_raw(const place_cluster_t *c, const place_node_t *n,
+			 const place_workload_t *w, const place__req_t *r, const place__pick_t *p,
+			 double f0)
+{
+	double d = frag_delta(c, n, w, r, p, f0);
+	int idle = 1;
+	double left = 0;
+
+	for (int j = 0; j < n->ngpus; j++)
+		idle &= n->gpus[j].free_milli == n->gpus[j].capacity_milli;
+	for (int i = 0; i < p->n; i++)
+		left += n->gpus[p->gpu[i]].free_milli - p->take[i].milli;
+	return d + knob("GH_EMPTY", 0) * idle + knob("GH_TIGHT", 0) * left;
+}
+
+static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
+			  const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
+			  double *f0p)
+{
+	double f0 = frag_now(c, n, w, f0p), b = knob("GH_B", 0);
+	double best = 0;
+	int found = 0;
+	place__pick_t p;
+
+	if (r->ngpu == 1 && r->milli < PLACE_MILLI) {
+		for (int j = 0; j < n->ngpus; j++) {
+			place__pick_t one;
+			double cost;
+
+			memset(&one, 0, sizeof(one));
+			if (gpu_seen(n, j) || !place__gpu_take(c, &n->gpus[j], r, &one.take[0]))
+				continue;
+			one.n = 1;
+			one.gpu[0] = j;
+			cost = gpuhub_raw(c, n, w, r, &one, f0);
+			if (!found || cost < best) {
+				best = cost;
+				p = one;
+				found = 1;
+			}
+		}
+		if (!found)
+			return 0;
+	} else {
+		if (place__pick(c, n, r, PLACE__SEL_BEST, NULL, &p) != 0)
+			return 0;
+		best = gpuhub_raw(c, n, w, r, &p, f0);
+	}
+	if (pick)
+		*pick = p;
+	return b > 0 ? floor(best / b) : best;
+}
+
+double place__cost_frag(place_policy_t policy, const place_cluster_t *c, const place_node_t *n,
+			const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
+			double *f0)
+{
+	if (policy == PLACE_GPUHUB)
+		return gpuhub_cost(c, n, w, r, pick, f0);
+	return fgd_cost(c, n, w, r, pick, f0);
+}
