@@ -67,6 +67,9 @@ json_t *api_user_json(const gh_user_t *u);
 json_t *api_token_json(const gh_token_t *t);
 json_t *api_env_json(const gh_env_t *e);
 json_t *api_session_json(hub_t *hub, const hub_session_t *hs);
+/* The session's JSON text, rendered once per revision and cached by the
+ * hub (lists of many sessions are mostly memcpy). NULL on no memory. */
+const char *api_session_view(hub_t *hub, const hub_session_t *hs);
 json_t *api_event_json(const gh_event_t *ev);
 json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer);
 

@@ -119,3 +119,16 @@ json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer)
 	json_object_set_new(o, "allocations", allocs);
 	return o;
 }
+
+const char *api_session_view(hub_t *hub, const hub_session_t *hs)
+{
+	if (!hs->view || hs->view_rev != hs->rev) {
+		json_t *o = api_session_json(hub, hs);
+		char *s = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		if (!s)
+			return NULL;
+		hub_session_set_view(hub, hs, s);
+	}
+	return hs->view;
+}

@@ -263,8 +263,10 @@ static void h_session_list(api_req_t *r)
 	long limit = 50, offset = 0;
 	gh_sess_state_t st = GH_SESS_QUEUED;
 	const gh_user_t *filter_user = r->user;
-	json_t *arr;
-	int i, total = 0, admin = r->user->role == GH_ROLE_ADMIN;
+	const char **page;
+	char *buf;
+	size_t len = 0, off;
+	int i, total = 0, npage = 0, admin = r->user->role == GH_ROLE_ADMIN;
 
 	if (query_int(r, "limit", 1, 1000, &limit) < 0 || query_int(r, "offset", 0, 1000000000, &offset) < 0)
 		return;
@@ -295,7 +297,8 @@ static void h_session_list(api_req_t *r)
 	} else if (strcmp(all, "true") == 0) {
 		filter_user = NULL;
 	}
-	arr = json_array();
+	/* pass 1: pick the page; pass 2: one buffer, no JSON tree */
+	page = h2o_mem_alloc_pool(&r->req->pool, sizeof(*page) * (size_t)limit);
 	for (i = 0; i < hub_session_count(r->hub); i++) {
 		const hub_session_t *hs = hub_session_at(r->hub, i);
 		if (filter_user && hs->s.user_id != filter_user->id)
@@ -304,12 +307,28 @@ static void h_session_list(api_req_t *r)
 			continue;
 		if (env[0] && strcmp(hs->s.env_name, env) != 0)
 			continue;
-		if (total >= offset && total < offset + limit)
-			json_array_append_new(arr, api_session_json(r->hub, hs));
+		if (total >= offset && total < offset + limit) {
+			page[npage] = api_session_view(r->hub, hs);
+			if (!page[npage]) {
+				api_error_rc(r, GH_ENOMEM, NULL);
+				return;
+			}
+			len += strlen(page[npage]) + 1;
+			npage++;
+		}
 		total++;
 	}
-	reply(r, 200, json_pack("{s:o,s:i,s:i,s:i}", "items", arr, "total", total, "limit", (int)limit, "offset",
-	                        (int)offset));
+	buf = h2o_mem_alloc_pool(&r->req->pool, len + 128);
+	off = (size_t)sprintf(buf, "{\"items\":[");
+	for (i = 0; i < npage; i++) {
+		size_t l = strlen(page[i]);
+		if (i)
+			buf[off++] = ',';
+		memcpy(buf + off, page[i], l);
+		off += l;
+	}
+	off += (size_t)sprintf(buf + off, "],\"total\":%d,\"limit\":%ld,\"offset\":%ld}", total, limit, offset);
+	http_send_text(r->req, 200, "application/json", buf, off);
 }
 
 static void h_session_create(api_req_t *r)
@@ -354,8 +373,11 @@ static void h_session_create(api_req_t *r)
 static void h_session_get(api_req_t *r)
 {
 	const hub_session_t *hs = visible_session(r);
-	if (hs)
-		reply(r, 200, api_session_json(r->hub, hs));
+	const char *view = hs ? api_session_view(r->hub, hs) : NULL;
+	if (view)
+		http_send_text(r->req, 200, "application/json", view, strlen(view));
+	else if (hs)
+		api_error_rc(r, GH_ENOMEM, NULL);
 }
 
 static void h_session_stop(api_req_t *r)

@@ -164,8 +164,10 @@ void hub_close(hub_t *hub)
 		hub->subs = s->next;
 		free(s);
 	}
-	for (int i = 0; i < hub->n_sessions; i++)
+	for (int i = 0; i < hub->n_sessions; i++) {
 		free(hub->sessions[i].allocs);
+		free(hub->sessions[i].view);
+	}
 	free(hub->sessions);
 	free(hub->users);
 	free(hub->tokens);

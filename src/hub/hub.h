@@ -33,6 +33,9 @@ typedef struct {
 	int queue_position;              /* 1-based while queued, else 0 */
 	int64_t eta_s;                   /* seconds while queued, -1 = unknown */
 	int64_t probe_deadline;          /* ms: starting must be ready by then */
+	uint64_t rev;                    /* bumped on every change of the above */
+	char *view;                      /* cached API JSON of revision view_rev (owned) */
+	uint64_t view_rev;
 } hub_session_t;
 
 typedef struct {
@@ -111,6 +114,9 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req,
 /* Stops (GPUs freed in the same transaction that records the stop). */
 int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reason);
 int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char *why, size_t whylen);
+/* Stores json (taken: the hub frees it) as the cached API view of hs at
+ * its current revision; api/ renders a session only when rev moved on. */
+void hub_session_set_view(hub_t *hub, const hub_session_t *hs, char *json);
 /* Public URL path of a session's workspace into out. */
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen);
 

@@ -25,6 +25,21 @@
 
 /* --- lookups --- */
 
+/* Marks hs changed so cached views of it are rebuilt. */
+static void touch(hub_session_t *hs) { hs->rev++; }
+
+void hub_session_set_view(hub_t *hub, const hub_session_t *chs, char *json)
+{
+	hub_session_t *hs = hub_session_mut(hub, chs->s.id);
+	if (!hs) {
+		free(json);
+		return;
+	}
+	free(hs->view);
+	hs->view = json;
+	hs->view_rev = hs->rev;
+}
+
 int hub_session_count(const hub_t *hub) { return hub->n_sessions; }
 const hub_session_t *hub_session_at(const hub_t *hub, int i) { return &hub->sessions[i]; }
 
@@ -73,6 +88,7 @@ static int on_session(void *ctx, const gh_session_t *s)
 	memset(hs, 0, sizeof(*hs));
 	hs->s = *s;
 	hs->eta_s = -1;
+	hs->rev = 1;
 	return 0;
 }
 
@@ -83,6 +99,7 @@ static int alloc_add(hub_t *hub, hub_session_t *hs, const gh_alloc_t *a)
 		return GH_ENOMEM;
 	hs->allocs = n;
 	hs->allocs[hs->n_allocs++] = *a;
+	touch(hs);
 	if (a->gpu_index >= 0 && a->gpu_index < hub->n_gpus) {
 		hub->gpus[a->gpu_index].allocated_milli += a->milli;
 		hub->gpus[a->gpu_index].allocated_mib += a->memory_mib;
@@ -102,6 +119,7 @@ static void allocs_release(hub_t *hub, hub_session_t *hs)
 	free(hs->allocs);
 	hs->allocs = NULL;
 	hs->n_allocs = 0;
+	touch(hs);
 	hub->sched_dirty = 1;
 }
 
@@ -143,6 +161,7 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 	if ((rc = hub_emit(hub, s.id, s.user_id, type, to, percent, "%s", msg)))
 		return rc;
 	hs->s = s;
+	touch(hs);
 	return 0;
 }
 
@@ -263,6 +282,7 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	memset(hs, 0, sizeof(*hs));
 	hs->s = s;
 	hs->eta_s = -1;
+	hs->rev = 1;
 	GH_INFO("session %lld (%s) of user %s queued for %d milli-GPU", (long long)s.id, s.name, u->name, milli);
 	/* decide at once so the answer already carries the allocation */
 	hub_schedule(hub, s.created_at);
@@ -390,8 +410,11 @@ void hub_schedule(hub_t *hub, int64_t now)
 				GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
 			continue;
 		}
+		if (hs->queue_position != pos + 1)
+			touch(hs);
 		hs->queue_position = ++pos;
 		if (strcmp(hs->s.reason, why) != 0) {
+			touch(hs);
 			gh_strlcpy(hs->s.reason, why, sizeof(hs->s.reason));
 			hub_emit(hub, hs->s.id, hs->s.user_id, "session.waiting", GH_SESS_QUEUED, 0,
 			         "position %d in the queue: %s", pos, why);
@@ -616,6 +639,7 @@ int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reaso
 static void session_remove_at(hub_t *hub, int idx)
 {
 	free(hub->sessions[idx].allocs);
+	free(hub->sessions[idx].view);
 	memmove(&hub->sessions[idx], &hub->sessions[idx + 1],
 	        (size_t)(hub->n_sessions - idx - 1) * sizeof(hub_session_t));
 	hub->n_sessions--;

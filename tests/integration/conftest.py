@@ -23,6 +23,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -45,6 +46,8 @@ def make_token():
 
 
 ADMIN_TOKEN = make_token()
+SANITIZER_RE = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |"
+                          r"ThreadSanitizer|SUMMARY: UndefinedBehaviorSanitizer")
 
 
 # --------------------------------------------------------------------------
@@ -157,6 +160,7 @@ class Daemon:
         self.proc = None
         self.runs = 0
         self.log_path = None
+        self.log_paths = []
         self.seen = {}            # pid -> starttime of every process it started
         os.makedirs(self.data_dir, exist_ok=True)
         os.makedirs(self.log_dir, exist_ok=True)
@@ -188,6 +192,7 @@ class Daemon:
         self.port = port or self.port or free_port()
         self.runs += 1
         self.log_path = os.path.join(self.log_dir, f"{self.name}.{self.runs}.log")
+        self.log_paths.append(self.log_path)
         log = open(self.log_path, "wb")
         args = [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}",
                 "--data-dir", self.data_dir, "--gpus", self.gpus]
@@ -271,6 +276,28 @@ class Daemon:
             return ""
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
+
+    def sanitizer_reports(self):
+        """Sanitizer findings (ASan, UBSan, LSan) in any of this daemon's logs."""
+        found = []
+        for p in self.log_paths:
+            with open(p, "rb") as f:
+                text = f.read().decode(errors="replace")
+            for m in SANITIZER_RE.finditer(text):
+                start = text.rfind("\n", 0, m.start()) + 1
+                found.append(f"{os.path.basename(p)}: {text[start:start + 1500]}")
+        return found
+
+    def finish(self):
+        """Teardown: a clean stop when possible (so LeakSanitizer can report),
+        then kill whatever is left. Returns the sanitizer findings."""
+        if self.alive():
+            try:
+                self.stop(timeout=10)
+            except AssertionError:
+                pass
+        self.kill()
+        return self.sanitizer_reports()
 
 
 # --------------------------------------------------------------------------
@@ -432,8 +459,10 @@ def daemon_factory(gpuhub_bin, tmp_path):
         return d
 
     yield make
+    reports = []
     for d in made:
-        d.kill()
+        reports += d.finish()
+    assert not reports, "sanitizer reports in the daemon log:\n" + "\n".join(reports)
 
 
 @pytest.fixture

@@ -35,7 +35,8 @@ def world(gpuhub_bin, tmp_path_factory):
         wait_state(w.carol.api, w.sid, "running")
         yield w
     finally:
-        d.kill()
+        reports = d.finish()
+    assert not reports, "sanitizer reports in the daemon log:\n" + "\n".join(reports)
 
 
 def snapshot(w):

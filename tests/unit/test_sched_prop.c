@@ -392,8 +392,10 @@ static sched_result_t copy_result(const sched_result_t *r, sched_admit_t *ad, pl
 		ad[i].slots = sl + ns;
 		ns += ad[i].nslots;
 	}
-	memcpy(pr, r->preempts, sizeof *pr * (size_t)r->npreempts);
-	memcpy(wa, r->waits, sizeof *wa * (size_t)r->nwaits);
+	if (r->npreempts)
+		memcpy(pr, r->preempts, sizeof *pr * (size_t)r->npreempts);
+	if (r->nwaits)
+		memcpy(wa, r->waits, sizeof *wa * (size_t)r->nwaits);
 	o.admits = ad;
 	o.preempts = pr;
 	o.waits = wa;

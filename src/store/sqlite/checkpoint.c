@@ -15,15 +15,15 @@
  * A PASSIVE checkpoint copies the pages written before it started; the log
  * itself starts over only when a write finds every page copied. Under a
  * steady stream of commits that moment may never come (each checkpoint
- * ends a few commits behind), so past CKPT_INLINE_PAGES the hook runs one
- * PASSIVE checkpoint inline: by then the thread has copied nearly all of
- * the log, the inline one copies the rest (one stall of a few ms, the
- * price SQLite's own scheme pays four times as often) and the next write
- * starts the log over. Under the hub's usual load, commits leave gaps far
+ * ends a few commits behind), so past CKPT_INLINE_PAGES the hook holds the
+ * thread off and runs a PASSIVE checkpoint inline: by then the thread has
+ * copied nearly all of the log, the inline one copies the rest (one stall
+ * of a few ms, the price SQLite's own scheme pays four times as often) and
+ * the next write starts the log over. Under the hub's usual load, commits leave gaps far
  * longer than a checkpoint and the inline path is never taken.
  *
  * Threads: the hook runs on the hub's thread, the checkpoint on this
- * module's; they share only `pending`/`stop` under `mu`. Each connection
+ * module's; they share only `pending`/`hold`/`stop` under `mu`. Each connection
  * is used by one thread only.
  */
 #include "store/sqlite/store_sqlite_int.h"
@@ -43,16 +43,28 @@ struct store_sqlite_ckpt {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int pending;          /* under mu: a checkpoint is wanted */
+	int hold;             /* under mu: the writer is finishing one itself */
 	int stop;             /* under mu: the thread should exit */
 };
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	store_sqlite_ckpt_t *c = arg;
+	int rc;
 
 	if (pages >= CKPT_INLINE_PAGES) {
-		/* SQLITE_BUSY while the thread is at it: the next commit retries. */
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+		/* Hold the thread off, then finish here; SQLITE_BUSY means the
+		 * thread is in its last round, and the next commit tries again. */
+		pthread_mutex_lock(&c->mu);
+		c->hold = 1;
+		pthread_mutex_unlock(&c->mu);
+		rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			pthread_mutex_lock(&c->mu);
+			c->hold = 0;
+			c->pending = 0;
+			pthread_mutex_unlock(&c->mu);
+		}
 		return SQLITE_OK;
 	}
 	if (pages >= CKPT_PAGES) {
@@ -73,7 +85,7 @@ static void *ckpt_main(void *arg)
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
-		while (!c->pending && !c->stop)
+		while ((!c->pending || c->hold) && !c->stop)
 			pthread_cond_wait(&c->cv, &c->mu);
 		if (c->stop)
 			break;
