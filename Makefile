@@ -14,6 +14,9 @@ ifeq ($(SAN),1)
 BUILD   ?= build-san
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS ?= suppressions=$(abspath tests/lsan.supp)
 else
 BUILD   ?= build
 endif

@@ -158,8 +158,9 @@ REPORT=$(cat <<EOF
 | RSS, $RSS_SESSIONS sessions stored (after seeding / after restart) | $(mb "$RSS_SEEDED") / $(mb "$RSS_LOADED") MB | empty store $(mb "$RSS_EMPTY") MB | $(ratio "$RSS_MAX" "$RSS_EMPTY") | ≤ 30 MB: $(verdict "$OK2") |
 | create → GPUs allocated, $CREATES creates, p50 / p99 (max) | $C50 / $C99 ($CMAX) ms | GET /health p50 / p99 $H50 / $H99 ms | $(ratio "$C50" "$H50") / $(ratio "$C99" "$H99") | p99 ≤ 5 ms: $(verdict "$OK3") |
 
-Latency is measured from a Python client over one keep-alive connection; the
-GET /health column carries the same client overhead.
+Latency is measured from a Python client over one keep-alive connection,
+each create followed (untimed) by its stop; the GET /health column is timed
+in the same loop, so it carries the same client overhead and machine noise.
 EOF
 )
 echo "$REPORT"

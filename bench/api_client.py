@@ -152,11 +152,14 @@ def latency(url, token, count):
         if st != 200:
             print(f"api_client: stop failed: {st} {raw[:300]!r}", file=sys.stderr)
             return 1
-        # the GPU must be back before the next create; stop may be asynchronous
-        for _ in range(2000):
-            if json.loads(raw).get("state") == "stopped":
-                break
-            time.sleep(0.001)
+        # the GPU must be back before the next create; stop may be
+        # asynchronous. Poll without sleeping: an idle pause before the next
+        # request would add the machine's wake-up latency to both columns.
+        deadline = time.monotonic() + 30
+        while json.loads(raw).get("state") != "stopped":
+            if time.monotonic() > deadline:
+                print(f"api_client: session {s['id']} did not stop", file=sys.stderr)
+                return 1
             st, raw = c.request("GET", f"/api/v1/sessions/{s['id']}")
         t0 = time.perf_counter()
         st, _ = c.request("GET", "/api/v1/health")

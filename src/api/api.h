@@ -13,6 +13,8 @@
 typedef struct api api_t;
 
 int api_create(api_t **out, hub_t *hub, http_server_t *srv);
+/* Ends every open event stream (their responses complete normally). */
+void api_streams_end(api_t *api);
 /* Ends open event streams and frees the API state. */
 void api_destroy(api_t *api);
 /* The server's request callback: routes /api/v1/..., a small landing page

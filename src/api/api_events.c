@@ -201,6 +201,8 @@ void api_session_events(api_req_t *r)
 	flush(s);
 }
 
+void api_streams_end(api_t *api) { api_streams_close(api); }
+
 void api_streams_close(api_t *api)
 {
 	while (api->streams) {

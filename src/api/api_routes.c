@@ -179,11 +179,7 @@ static void h_env_create(api_req_t *r)
 			return;
 		}
 	}
-	if (!launch) {
-		http_send_error(r->req, 400, "invalid", "launch", "field 'launch' is required");
-		return;
-	}
-	if (check_launch(r, launch))
+	if (launch && check_launch(r, launch))
 		return;
 	if (dg > mg || dc > mc || dm > mm) {
 		http_send_error(r->req, 400, "invalid", dg > mg ? "default_gpus" : dc > mc ? "default_cpu_milli" : "default_memory_mib",
@@ -194,13 +190,16 @@ static void h_env_create(api_req_t *r)
 		http_send_error(r->req, 400, "invalid", "default_gpus", "GPU counts of 1 or more must be whole numbers");
 		return;
 	}
-	spec = json_pack("{s:s,s:s,s:s,s:O,s:O,s:f,s:f,s:I,s:I,s:I,s:I}", "name", name, "display_name",
+	spec = json_pack("{s:s,s:s,s:s,s:O,s:O*,s:f,s:f,s:I,s:I,s:I,s:I}", "name", name, "display_name",
 	                 display ? display : name, "interface", iface, "labels", labels ? labels : json_object(),
 	                 "launch", launch, "default_gpus", dg, "max_gpus", mg, "default_cpu_milli", (json_int_t)dc,
 	                 "max_cpu_milli", (json_int_t)mc, "default_memory_mib", (json_int_t)dm, "max_memory_mib",
 	                 (json_int_t)mm);
 	if (!labels)
 		json_decref(json_object_get(spec, "labels")); /* the fresh object was O-referenced */
+	if (!launch)
+		json_object_set_new(spec, "launch",
+		                    json_pack("{s:{s:o}}", "local", "command", json_loads(hub_env_default_command(), 0, NULL)));
 	text = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
 	why[0] = '\0';

@@ -242,7 +242,7 @@ static int login_save(cli_ctx_t *c, cli_config_t *cfg)
 		return cli_fail(c, CLI_EXIT_ERROR, "no home folder to keep the config file in; "
 				"use GPUHUB_TOKEN instead (token id %lld)", (long long)cfg->token_id);
 	if (cli_config_read(c->config_path, &old, msg, sizeof(msg)) == 0 && old.token[0] &&
-	    old.token_id > 0)
+	    old.token_id > 0 && strcmp(old.token, cfg->token) != 0)
 		fprintf(c->err, "gpuhub: note: this replaces token %lld saved for %s; if it is "
 			"still valid, revoke it with 'gpuhub token revoke %lld' there.\n",
 			(long long)old.token_id, old.url[0] ? old.url : CLI_DEFAULT_URL,

@@ -241,6 +241,9 @@ int cli_call(cli_ctx_t *c, const char *method, const char *path, const json_t *b
 		return cli_fail(c, CLI_EXIT_ERROR, "out of memory");
 	if (rc < 0 || r->status < 200 || r->status > 299)
 		return cli_report(c, r);
+	if (r->len > 0 && !r->json)
+		return cli_fail(c, CLI_EXIT_ERROR, "the answer from %s is not JSON; is it a gpuhub "
+				"server?", c->url);
 	return 0;
 }
 

@@ -70,7 +70,7 @@ typedef struct {
 	int exit_code;              /* recorded by the first error printed, 0 = none yet */
 } cli_ctx_t;
 
-/* ---- arguments (cli.c) ---------------------------------------------- */
+/* ---- arguments, dispatch, errors (cli.c) ------------------------------ */
 
 #define CLI_MAX_OPTS 24
 #define CLI_MAX_POS  8
@@ -104,6 +104,11 @@ int cli_flag(const cli_args_t *a, const char *name);
 
 /* Runs the client with explicit streams (cli_main uses stdout/stderr). */
 int cli_run(int argc, char **argv, FILE *out, FILE *err);
+/* Prints "gpuhub: <fmt>" to c->err, records exit_code, returns a gh_err_t. */
+int cli_fail(cli_ctx_t *c, int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* A usage error: message plus "Run 'gpuhub help VERB'"; exit code 2. */
+int cli_usage(cli_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- command table (cli_cmds.c) ------------------------------------- */
 
@@ -187,7 +192,8 @@ CURL *cli_curl_new(cli_ctx_t *c, const char *method, const char *path, const cha
  * when none did, GH_ENOMEM. r is always initialised. */
 int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *body,
 	     cli_resp_t *r);
-/* cli_http, then cli_report unless the status is 2xx. 0 for 2xx. */
+/* cli_http, then cli_report unless the status is 2xx; a 2xx body that is
+ * not JSON is an error too. 0 for 2xx. */
 int cli_call(cli_ctx_t *c, const char *method, const char *path, const json_t *body,
 	     cli_resp_t *r);
 /* Prints "gpuhub: <message>" (and a hint) for a failed answer or no
@@ -197,11 +203,6 @@ int cli_report(cli_ctx_t *c, const cli_resp_t *r);
 int cli_exit_for_status(long status);
 /* The gh_err_t for an HTTP status (0 for 2xx). */
 int cli_err_for_status(long status);
-/* Prints "gpuhub: <fmt>" to c->err, records exit_code, returns a gh_err_t. */
-int cli_fail(cli_ctx_t *c, int exit_code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* A usage error: message plus "Run 'gpuhub help VERB'"; exit code 2. */
-int cli_usage(cli_ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints j indented (the -o json form). */
 void cli_print_json(cli_ctx_t *c, const json_t *j);
 /* Appends "name=escaped(value)" to a query string being built in q. */

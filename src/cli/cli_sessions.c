@@ -315,7 +315,7 @@ static void state_cell(const json_t *s, char *out, size_t outlen)
 	const char *st = cli_jstr(s, "state", "?", buf, sizeof(buf));
 	const json_t *q = json_object_get(s, "queue");
 
-	if (json_is_object(q) && cli_jint(q, "position", 0) > 0)
+	if (strcmp(st, "queued") == 0 && json_is_object(q) && cli_jint(q, "position", 0) > 0)
 		snprintf(out, outlen, "%s #%lld", st, (long long)cli_jint(q, "position", 0));
 	else
 		snprintf(out, outlen, "%s", st);
@@ -450,7 +450,7 @@ static void show_session(cli_ctx_t *c, const json_t *s)
 	reason = cli_jstr(s, "reason", "", b[4], sizeof(b[4]));
 	if (reason[0])
 		cli_table_add(&t, "Reason:", reason);
-	if (json_is_object(q)) {
+	if (json_is_object(q) && strcmp(cli_jstr(s, "state", "", b[7], sizeof(b[7])), "queued") == 0) {
 		char eta[32] = "unknown";
 		int64_t e = cli_jint(q, "eta_seconds", -1);
 		if (e >= 0)

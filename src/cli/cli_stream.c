@@ -175,6 +175,12 @@ static int connect_once(cli_ctx_t *c, const char *path, int64_t deadline_ms, cha
 		curl_easy_setopt(s.e, CURLOPT_TIMEOUT_MS, left > 1 ? left : 1L);
 	}
 	res = curl_easy_perform(s.e);
+	if (!s.checked && res == CURLE_OK) {
+		/* No body at all: an error status, or a stream that ended at once. */
+		curl_easy_getinfo(s.e, CURLINFO_RESPONSE_CODE, &s.other.status);
+		s.is_sse = s.other.status / 100 == 2;
+		s.checked = 1;
+	}
 	if (s.sse.id[0])
 		gh_strlcpy(last_id, s.sse.id, idlen);
 	if (s.checked)

@@ -118,9 +118,14 @@ static void pad(FILE *f, size_t n)
 static void print_row(const cli_table_t *t, FILE *f, const char *const *cells,
 		      const size_t *width)
 {
-	for (size_t i = 0; i < t->ncols; i++) {
+	size_t n = t->ncols;
+
+	/* Empty cells at the end would only leave trailing blanks. */
+	while (n > 1 && cells[n - 1][0] == '\0')
+		n--;
+	for (size_t i = 0; i < n; i++) {
 		size_t w = cli_text_width(cells[i]);
-		int last = i + 1 == t->ncols;
+		int last = i + 1 == n;
 
 		if (t->right & (1u << i)) {
 			pad(f, width[i] - w);

@@ -30,6 +30,7 @@ struct http_server {
 	int fd;
 	int port;
 	size_t max_body;
+	int drained;                     /* every connection closed */
 	http_on_req_fn cb;
 	void *cb_ctx;
 };
@@ -144,13 +145,34 @@ fail:
 	return rc;
 }
 
+int http_server_shutdown(http_server_t *srv, int timeout_ms)
+{
+	int64_t deadline = gh_mono_ns() + (int64_t)timeout_ms * 1000000;
+
+	if (srv->listener) {
+		h2o_socket_read_stop(srv->listener);
+		h2o_socket_close(srv->listener);
+		srv->listener = NULL;
+	}
+	/* idle keep-alive connections close now, busy ones after their response */
+	h2o_context_request_shutdown(&srv->ctx);
+	while (!h2o_linklist_is_empty(&srv->ctx.http1._conns) && gh_mono_ns() < deadline)
+		h2o_evloop_run(srv->loop, 50);
+	srv->drained = h2o_linklist_is_empty(&srv->ctx.http1._conns);
+	return srv->drained ? 0 : GH_ETIMEOUT;
+}
+
 void http_server_destroy(http_server_t *srv)
 {
 	if (!srv)
 		return;
-	if (srv->listener) {
-		h2o_socket_read_stop(srv->listener);
-		h2o_socket_close(srv->listener);
+	if (srv->listener)
+		http_server_shutdown(srv, 0);
+	if (!srv->drained) {
+		/* h2o cannot dispose a context with live connections; the process
+		 * is exiting, so leave them to the kernel */
+		GH_WARN("HTTP connections still open at exit; closing them with the process");
+		return;
 	}
 	h2o_context_dispose(&srv->ctx);
 	/* run the loop once so closed sockets are released */

@@ -26,6 +26,9 @@ typedef int (*http_on_req_fn)(void *ctx, h2o_req_t *req);
  * reach the callback, which answers 413 in JSON (see http_body_ok). */
 int http_server_create(http_server_t **out, const char *host, int port, size_t max_body,
                        http_on_req_fn cb, void *ctx, char *errmsg, size_t errlen);
+/* Stops accepting, lets open connections finish (up to timeout_ms) while
+ * the loop keeps running; 0 when all closed, GH_ETIMEOUT otherwise. */
+int http_server_shutdown(http_server_t *srv, int timeout_ms);
 void http_server_destroy(http_server_t *srv);
 /* Runs the loop for at most max_wait_ms; returns early on a signal. */
 void http_server_run_once(http_server_t *srv, int32_t max_wait_ms);

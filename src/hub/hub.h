@@ -100,6 +100,9 @@ int hub_token_revoke(hub_t *hub, int64_t user_id, int64_t token_id);
 int hub_env_count(const hub_t *hub);
 const gh_env_t *hub_env_at(const hub_t *hub, int i);
 const gh_env_t *hub_env_find(const hub_t *hub, const char *name);
+/* JSON array text of the local command used when an environment is
+ * created without a launch spec. */
+const char *hub_env_default_command(void);
 /* spec: the validated Environment JSON (api/ checks its shape). */
 int hub_env_create(hub_t *hub, const char *name, const char *spec, int64_t actor_id,
                    const gh_env_t **out, char *why, size_t whylen);

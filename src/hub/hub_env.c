@@ -30,6 +30,8 @@ static const struct {
 	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}"},
 };
 
+const char *hub_env_default_command(void) { return PLACEHOLDER_CMD; }
+
 static int on_env(void *ctx, const gh_env_t *e)
 {
 	hub_t *hub = ctx;

@@ -214,6 +214,10 @@ int serve_main(int argc, char **argv)
 	GH_INFO("shutting down: workspaces keep running and are adopted at the next start");
 	rc = 0;
 out:
+	if (api)
+		api_streams_end(api);
+	if (srv)
+		http_server_shutdown(srv, 3000);
 	api_destroy(api);
 	http_server_destroy(srv);
 	hub_close(hub);

@@ -31,20 +31,19 @@ static int64_t to_eta_s(const sched_t *s, int64_t t)
 }
 
 /* Could a request of this shape ever run here (on the empty cluster)? */
-static int never_fits(sched_t *s, const place_request_t *r, uint64_t mask)
+static int never_fits(sched_t *s, const sched_shape_t *sh, const place_request_t *r)
 {
-	int gang = r->gang || r->num_gpu <= 1;
-
-	if (r->cpu_milli > s->max_cpu || r->memory_mib > s->max_mem)
+	if (sh->cpu > s->max_cpu || sh->mem > s->max_mem)
 		return 1;
-	if (r->num_gpu <= 0)
+	if (sh->num_gpu <= 0)
 		return 0;
 	for (int i = 0; i < s->nnever; i++) {
 		const sched_never_t *n = &s->never[i];
 
-		if (n->num_gpu == r->num_gpu && n->gpu_milli == r->gpu_milli && n->gang == gang &&
-		    n->gpu_mem == r->gpu_memory_mib && n->mask == mask &&
-		    strcmp(n->mig, r->mig_profile) == 0)
+		if (n->num_gpu == sh->num_gpu && n->gpu_milli == sh->gpu_milli &&
+		    n->gang == sh->gang && n->gpu_mem == sh->gpu_mem && n->mask == sh->mask &&
+		    (n->mig[0] != 0) == sh->has_mig &&
+		    (!sh->has_mig || strcmp(n->mig, r->mig_profile) == 0))
 			return !n->ok;
 	}
 	place_request_t g = *r;
@@ -57,23 +56,25 @@ static int never_fits(sched_t *s, const place_request_t *r, uint64_t mask)
 		sched_never_t *n = &s->never[s->nnever++];
 
 		memset(n, 0, sizeof *n);
-		n->num_gpu = r->num_gpu;
-		n->gpu_milli = r->gpu_milli;
-		n->gang = gang;
-		n->gpu_mem = r->gpu_memory_mib;
-		n->mask = mask;
+		n->num_gpu = sh->num_gpu;
+		n->gpu_milli = sh->gpu_milli;
+		n->gang = sh->gang;
+		n->gpu_mem = sh->gpu_mem;
+		n->mask = sh->mask;
 		n->ok = ok;
 		memcpy(n->mig, r->mig_profile, sizeof n->mig);
 	}
 	return !ok;
 }
 
-static void fill_shape(const sched_t *s, sched_wait_t *w, const sched_req_t *r)
+/* known: the model mask when already computed, else NULL */
+static void fill_shape(sched_t *s, sched_wait_t *w, const sched_req_t *r,
+		       const uint64_t *known)
 {
 	w->req_id = r->id;
 	w->num_gpu = r->shape.num_gpu;
 	w->gpu_milli = r->shape.gpu_milli;
-	w->model_mask = place_request_model_mask(&s->v[SCHED_V_BASE].c, &r->shape);
+	w->model_mask = known ? *known : sched_model_mask(s, &r->shape);
 }
 
 static int64_t dur_of(const sched_req_t *r)
@@ -84,7 +85,7 @@ static int64_t dur_of(const sched_req_t *r)
 /* Holds the reserved GPUs from the reservation's start, in the plan. */
 static int plan_reservation(sched_t *s)
 {
-	if (s->resv_qi < 0 || s->resv_start == SCHED_INF)
+	if (s->resv_k < 0 || s->resv_start == SCHED_INF)
 		return 0;
 	int64_t end = s->resv_dur == SCHED_INF || s->resv_start > SCHED_INF - s->resv_dur
 			      ? SCHED_INF
@@ -113,20 +114,24 @@ static int finish_plan(sched_t *s, const sched_input_t *in)
 		return rc;
 	s->plan_last = 0;
 	for (int k = 0; k < in->nqueue; k++) {
-		int qi = s->ord[k].qi;
-		const sched_req_t *r = &in->queue[qi];
-		sched_wait_t *w = &s->qw[qi];
+		const sched_qhot_t *h = &s->rank[k];
+		sched_wait_t *w = &s->qw[k];
+		const sched_req_t *r;
 
-		if (s->qdec[qi] != SCHED_D_WAIT)
+		if (s->qdec[k] != SCHED_D_WAIT)
 			continue;
 		w->position = ++pos;
-		fill_shape(s, w, r);
+		w->req_id = h->id;
+		w->num_gpu = h->sh.num_gpu;
+		w->gpu_milli = h->sh.gpu_milli;
+		w->model_mask = ~0ULL;           /* only capacity reasons name models */
 		w->eta_s = -1;
 		switch (w->code) {
 		case SCHED_WAIT_CAPACITY:
 		case SCHED_WAIT_RESERVED:
-			if (w->code == SCHED_WAIT_CAPACITY &&
-			    never_fits(s, &r->shape, w->model_mask)) {
+			r = &in->queue[h->qi];
+			w->model_mask = h->sh.mask;
+			if (w->code == SCHED_WAIT_CAPACITY && never_fits(s, &h->sh, &r->shape)) {
 				w->code = SCHED_WAIT_NEVER;
 				break;
 			}
@@ -142,7 +147,7 @@ static int finish_plan(sched_t *s, const sched_input_t *in)
 				w->eta_s = to_eta_s(s, t);
 				s->planned++;
 				s->plan_last = pos;
-				s->agg_base += sched_req_demand(r) / 1000.0;
+				s->agg_base += h->demand / 1000.0;
 			} else {
 				w->eta_s = -2;
 			}
@@ -155,9 +160,7 @@ static int finish_plan(sched_t *s, const sched_input_t *in)
 		case SCHED_WAIT_GROUP_GPUS:
 		case SCHED_WAIT_USER_SESSIONS:
 		case SCHED_WAIT_GROUP_SESSIONS:
-			w->eta_s = to_eta_s(s, sched_quota_eta(s, w, s->qent_user[qi],
-							       s->qent_group[qi],
-							       sched_req_demand(r)));
+			w->eta_s = to_eta_s(s, sched_quota_eta(s, w, h->ui, h->gi, h->demand));
 			break;
 		default:
 			break;
@@ -181,13 +184,12 @@ static int finish_waits(sched_t *s, const sched_input_t *in)
 	    SCHED_GROW(s->wcum, s->wcumcap, in->nqueue))
 		return GH_ENOMEM;
 	for (int k = 0; k < in->nqueue; k++) {
-		int qi = s->ord[k].qi;
-		sched_wait_t *w = &s->qw[qi];
+		sched_wait_t *w = &s->qw[k];
 
-		if (s->qdec[qi] != SCHED_D_WAIT)
+		if (s->qdec[k] != SCHED_D_WAIT)
 			continue;
 		if (w->eta_s == -2) {
-			cum += sched_req_demand(&in->queue[qi]) / 1000.0;
+			cum += s->rank[k].demand / 1000.0;
 			w->eta_s = to_eta_s(s, sched_plan_agg_eta(s, cum));
 		}
 		s->waits[n] = *w;
@@ -305,8 +307,11 @@ int sched_decide_one(sched_t *s, const sched_req_t *r, int64_t now_ms, sched_res
 	s->nadmits = s->npreempts = s->nwaits = s->nslots = 0;
 	s->tried = s->hits = 0;
 	s->now = now_ms;
+	sched_shape_t sh;
+
 	memset(&w, 0, sizeof w);
-	fill_shape(s, &w, r);
+	sched_shape_of(s, &r->shape, &sh);
+	fill_shape(s, &w, r, &sh.mask);
 	if (!sched_pass_valid(s, r)) {
 		if (SCHED_GROW(s->waits, s->waitcap, 1))
 			return GH_ENOMEM;
@@ -322,16 +327,16 @@ int sched_decide_one(sched_t *s, const sched_req_t *r, int64_t now_ms, sched_res
 		return rc;
 	sched_ent_t *u = &s->users.ent[ui];
 	sched_ent_t *g = gi >= 0 ? &s->groups.ent[gi] : NULL;
-	double key = sched_fs_key(s, r, u, g);
+	double key = sched_fs_key(s, r->cls, r->enqueue_ms, u, g);
 	int64_t a = 0, b = 0;
 	sched_wait_code_t code = 0;
 	int q = sched_quota_check(s, u, g, sched_req_demand(r),
 				  s->pol.classes[r->cls].preemptible, &code, &a, &b);
 
 	if (q >= 0) {
-		int vi = sched_view_for(s, r, now_ms);
+		int vi = sched_view_for(s, r->runtime_limit_ms, now_ms);
 
-		rc = sched_view_fits(s, vi, &r->shape, w.model_mask, s->res);
+		rc = sched_view_fits(s, vi, &r->shape, &sh, s->res);
 		if (rc == 0) {
 			if ((rc = sched_admit_rec(s, r, ui, gi, s->res, q > 0)))
 				return rc;
@@ -345,7 +350,7 @@ int sched_decide_one(sched_t *s, const sched_req_t *r, int64_t now_ms, sched_res
 		if (rc != GH_ENOCAP && rc != GH_EINVAL)
 			return rc;
 		code = rc == GH_EINVAL ? SCHED_WAIT_INVALID
-		       : never_fits(s, &r->shape, w.model_mask) ? SCHED_WAIT_NEVER
+		       : never_fits(s, &sh, &r->shape) ? SCHED_WAIT_NEVER
 								 : SCHED_WAIT_CAPACITY;
 	}
 	w.code = code;

@@ -123,7 +123,7 @@ int sched_plan_init(sched_t *s, const sched_input_t *in)
 			return rc;
 	}
 	for (int i = 0; i < s->nclaims; i++) {
-		const sched_req_t *r = &in->queue[s->claims[i].qi];
+		const sched_req_t *r = &in->queue[s->rank[s->claims[i].k].qi];
 
 		rc = sched_plan_hold_slots(s, s->slots + s->claims[i].off, s->claims[i].n, rel,
 					   add_sat(rel, r->runtime_limit_ms > 0
@@ -374,6 +374,30 @@ static int end_cmp(const void *pa, const void *pb)
 	return a->end < b->end ? -1 : a->end > b->end;
 }
 
+static void prefix(sched_end_t *e, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int first = i == 0 || e[i].ent != e[i - 1].ent;
+
+		e[i].cum_milli = (first ? 0 : e[i - 1].cum_milli) + e[i].milli;
+		e[i].cum_n = (first ? 0 : e[i - 1].cum_n) + 1;
+	}
+}
+
+static int offsets(const sched_end_t *e, int n, int nent, int32_t **off, int *cap)
+{
+	if (sched_grow((void **)off, cap, nent + 1, sizeof **off))
+		return GH_ENOMEM;
+	int i = 0;
+
+	for (int ent = 0; ent <= nent; ent++) {
+		while (i < n && e[i].ent < ent)
+			i++;
+		(*off)[ent] = i;
+	}
+	return 0;
+}
+
 int sched_ends_build(sched_t *s, const sched_input_t *in)
 {
 	int64_t rel = s->now + s->pol.release_ms;
@@ -398,37 +422,42 @@ int sched_ends_build(sched_t *s, const sched_input_t *in)
 		int g = r->group ? sched_etab_find(&s->groups, r->group) : -1;
 
 		if (u >= 0)
-			s->uends[s->nuends++] = (sched_end_t){ u, milli, end };
+			s->uends[s->nuends++] = (sched_end_t){ u, milli, end, 0, 0 };
 		if (g >= 0)
-			s->gends[s->ngends++] = (sched_end_t){ g, milli, end };
+			s->gends[s->ngends++] = (sched_end_t){ g, milli, end, 0, 0 };
 	}
 	qsort(s->uends, (size_t)s->nuends, sizeof *s->uends, end_cmp);
 	qsort(s->gends, (size_t)s->ngends, sizeof *s->gends, end_cmp);
+	prefix(s->uends, s->nuends);
+	prefix(s->gends, s->ngends);
+	if (offsets(s->uends, s->nuends, s->users.n, &s->uoff, &s->uoffcap) ||
+	    offsets(s->gends, s->ngends, s->groups.n, &s->goff, &s->goffcap))
+		return GH_ENOMEM;
+	s->nuoff = s->users.n;
+	s->ngoff = s->groups.n;
 	return 0;
 }
 
 /* When will entity ent have released `need` milli (count = 0) or `need`
- * allocations (count = 1)? */
-static int64_t ends_until(const sched_end_t *e, int n, int ent, int64_t need, int count)
+ * allocations (count = 1)? Its ends are e[off[ent] .. off[ent + 1]). */
+static int64_t ends_until(const sched_end_t *e, const int32_t *off, int noff, int ent,
+			  int64_t need, int count)
 {
-	int lo = 0, hi = n;
+	if (need <= 0)
+		return 0;
+	if (ent >= noff)
+		return SCHED_INF;   /* an entity new since the pass: nothing running */
+	int lo = off[ent], hi = off[ent + 1], end = hi;
 
-	while (lo < hi) {
+	while (lo < hi) {   /* the first whose running total reaches need */
 		int mid = (lo + hi) / 2;
 
-		if (e[mid].ent < ent)
+		if ((count ? e[mid].cum_n : e[mid].cum_milli) < need)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	int64_t got = 0;
-
-	for (int i = lo; i < n && e[i].ent == ent; i++) {
-		got += count ? 1 : e[i].milli;
-		if (got >= need)
-			return e[i].end;
-	}
-	return SCHED_INF;
+	return lo < end ? e[lo].end : SCHED_INF;
 }
 
 int64_t sched_quota_eta(const sched_t *s, const sched_wait_t *w, int ui, int gi,
@@ -439,14 +468,14 @@ int64_t sched_quota_eta(const sched_t *s, const sched_wait_t *w, int ui, int gi,
 
 	switch (w->code) {
 	case SCHED_WAIT_USER_GPUS:
-		return ends_until(s->uends, s->nuends, ui, u->held + demand - w->b, 0);
+		return ends_until(s->uends, s->uoff, s->nuoff, ui, u->held + demand - w->b, 0);
 	case SCHED_WAIT_GROUP_GPUS:
-		return g ? ends_until(s->gends, s->ngends, gi, g->held + demand - w->b, 0)
+		return g ? ends_until(s->gends, s->goff, s->ngoff, gi, g->held + demand - w->b, 0)
 			 : SCHED_INF;
 	case SCHED_WAIT_USER_SESSIONS:
-		return ends_until(s->uends, s->nuends, ui, u->sessions + 1 - w->b, 1);
+		return ends_until(s->uends, s->uoff, s->nuoff, ui, u->sessions + 1 - w->b, 1);
 	case SCHED_WAIT_GROUP_SESSIONS:
-		return g ? ends_until(s->gends, s->ngends, gi, g->sessions + 1 - w->b, 1)
+		return g ? ends_until(s->gends, s->goff, s->ngoff, gi, g->sessions + 1 - w->b, 1)
 			 : SCHED_INF;
 	default:
 		return SCHED_INF;

@@ -154,7 +154,7 @@ void sched_fs_usage(sched_t *s, const sched_input_t *in)
 	finish_tab(&s->groups, s->pol.pending_charge_s, &s->usage_den_group, &s->share_sum_group);
 }
 
-double sched_fs_key(const sched_t *s, const sched_req_t *r, const sched_ent_t *u,
+double sched_fs_key(const sched_t *s, int cls, int64_t enqueue_ms, const sched_ent_t *u,
 		    const sched_ent_t *g)
 {
 	const sched_policy_t *p = &s->pol;
@@ -166,8 +166,69 @@ double sched_fs_key(const sched_t *s, const sched_req_t *r, const sched_ent_t *u
 		f = exp2(-(ex + g->fs_exp) / 2.0);
 	else
 		f = exp2(-ex);
-	return (double)p->classes[r->cls].priority + p->fairshare_weight * f +
-	       p->aging_per_hour * (double)(s->epoch - r->enqueue_ms) / 3600000.0;
+	return (double)p->classes[cls].priority + p->fairshare_weight * f +
+	       p->aging_per_hour * (double)(s->epoch - enqueue_ms) / 3600000.0;
+}
+
+/* A double as an unsigned integer in the same order, then reversed (the
+ * queue wants larger keys first). */
+static uint64_t desc_bits(double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof u);
+	u = (u >> 63) ? ~u : (u | 0x8000000000000000ULL);
+	return ~u;
+}
+
+typedef struct {
+	uint64_t k;
+	uint32_t i, pad;
+} rkey_t;
+
+int sched_ord_sort_keys(sched_t *s, sched_ord_t *o, sched_ord_t *tmp, int n)
+{
+	size_t cnt[8][256];
+	rkey_t *a, *b;
+
+	if (n < 64) {
+		sched_ord_sort(o, tmp, n);
+		return 0;
+	}
+	if (sched_grow(&s->rsort, &s->rsortcap, 2 * n, sizeof(rkey_t)))
+		return GH_ENOMEM;
+	a = s->rsort;
+	b = a + n;
+	memset(cnt, 0, sizeof cnt);
+	for (int i = 0; i < n; i++) {
+		uint64_t k = desc_bits(o[i].key);
+
+		a[i] = (rkey_t){ k, (uint32_t)i, 0 };
+		for (int d = 0; d < 8; d++)
+			cnt[d][(k >> (8 * d)) & 0xff]++;
+	}
+	/* least significant byte first; a byte that is the same everywhere
+	 * changes nothing and is skipped; each pass is stable */
+	for (int d = 0; d < 8; d++) {
+		size_t pos[256], sum = 0;
+
+		if (cnt[d][(a[0].k >> (8 * d)) & 0xff] == (size_t)n)
+			continue;
+		for (int v = 0; v < 256; v++) {
+			pos[v] = sum;
+			sum += cnt[d][v];
+		}
+		for (int i = 0; i < n; i++)
+			b[pos[(a[i].k >> (8 * d)) & 0xff]++] = a[i];
+		rkey_t *t = a;
+
+		a = b;
+		b = t;
+	}
+	for (int i = 0; i < n; i++)
+		tmp[i] = o[a[i].i];
+	memcpy(o, tmp, (size_t)n * sizeof *o);
+	return 0;
 }
 
 int sched_ord_cmp(const void *pa, const void *pb)

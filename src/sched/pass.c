@@ -96,9 +96,10 @@ static int setup_cluster(sched_t *s, const place_cluster_t *c)
 		for (int k = 0; k < c->nodes[i].ngpus; k++)
 			s->gnode[s->node_off[i] + k] = i;
 	s->nresv = 0;
-	s->resv_qi = -1;
+	s->resv_k = -1;
 	s->resv_start = SCHED_INF;
 	s->nnever = 0;
+	s->nmmemo = 0;
 	if ((rc = sched_view_load(&s->v[SCHED_V_BASE], c)) ||
 	    (rc = sched_view_load(&s->v[SCHED_V_CUR], c)) ||
 	    (rc = sched_view_cache(s, &s->v[SCHED_V_CUR])))
@@ -117,7 +118,7 @@ static int setup_rel(sched_t *s, const sched_input_t *in)
 	for (int i = 0; i < in->nrunning; i++) {
 		const sched_running_t *r = &in->running[i];
 
-		if (!r->releasing)
+		if (!r->releasing || r->nslots == 0)
 			continue;
 		if (!s->v[SCHED_V_REL].live) {
 			if ((rc = sched_view_load(&s->v[SCHED_V_REL], &s->v[SCHED_V_CUR].c)) ||
@@ -153,13 +154,14 @@ static int setup(sched_t *s, const sched_input_t *in)
 		return rc;
 	s->now = s->epoch = in->now_ms;
 	s->rng = s->pol.seed;
+	s->pass_no++;
 	s->ready = 0;
 	s->nadmits = s->npreempts = s->nwaits = s->nslots = s->nclaims = 0;
 	s->tried = s->hits = 0;
 	s->narr = 0;
 	if (!s->res && !(s->res = malloc(2 * sizeof *s->res)))
 		return GH_ENOMEM;
-	if (SCHED_GROW(s->qent_user, s->qucap, n) || SCHED_GROW(s->qent_group, s->qgcap, n) ||
+	if (SCHED_GROW(s->qhot, s->qhcap, n) || SCHED_GROW(s->rank, s->rankcap, n) ||
 	    SCHED_GROW(s->qdec, s->qdcap, n) || SCHED_GROW(s->qw, s->qwcap, n) ||
 	    SCHED_GROW(s->rborrowed, s->rbcap, m) || SCHED_GROW(s->rvictim, s->rvcap, m))
 		return GH_ENOMEM;
@@ -169,15 +171,22 @@ static int setup(sched_t *s, const sched_input_t *in)
 	}
 	if (m)
 		memset(s->rvictim, 0, (size_t)m);
+	if ((rc = setup_cluster(s, in->cluster)))   /* first: shapes resolve models on it */
+		return rc;
 	sched_etab_reset(&s->users);
 	sched_etab_reset(&s->groups);
 	for (int i = 0; i < n; i++) {
-		if ((rc = ent_user(s, in->queue[i].user, &idx)))
+		const sched_req_t *r = &in->queue[i];
+		sched_qhot_t *h = &s->qhot[i];
+		int gidx;
+
+		if ((rc = ent_user(s, r->user, &idx)) || (rc = ent_group(s, r->group, &gidx)))
 			return rc;
-		s->qent_user[i] = idx;
-		if ((rc = ent_group(s, in->queue[i].group, &idx)))
-			return rc;
-		s->qent_group[i] = idx;
+		*h = (sched_qhot_t){ .demand = sched_req_demand(r), .id = r->id,
+				     .enq = r->enqueue_ms, .limit = r->runtime_limit_ms, .qi = i,
+				     .ui = idx, .gi = gidx, .cls = r->cls,
+				     .valid = valid_req(s, r) };
+		sched_shape_of(s, &r->shape, &h->sh);
 	}
 	for (int i = 0; i < m; i++)
 		if ((rc = ent_user(s, in->running[i].user, &idx)) ||
@@ -204,7 +213,7 @@ static int setup(sched_t *s, const sched_input_t *in)
 			s->groups.ent[g].sessions++;
 		}
 	}
-	if ((rc = sched_mark_borrowed(s, in)) || (rc = setup_cluster(s, in->cluster)))
+	if ((rc = sched_mark_borrowed(s, in)))
 		return rc;
 	for (int i = 0; i < m; i++)
 		for (int k = 0; k < in->running[i].nslots; k++) {
@@ -226,7 +235,7 @@ static int order(sched_t *s, const sched_input_t *in)
 	if (SCHED_GROW(s->ord, s->ordcap, n) || SCHED_GROW(s->ordtmp, s->ordtmpcap, n))
 		return GH_ENOMEM;
 	for (int i = 0; i < n; i++) {
-		s->ord[i] = (sched_ord_t){ 0.0, in->queue[i].enqueue_ms, in->queue[i].id, i };
+		s->ord[i] = (sched_ord_t){ 0.0, s->qhot[i].enq, s->qhot[i].id, i };
 		if (i && sched_ord_cmp(&s->ord[i - 1], &s->ord[i]) > 0)
 			sorted = 0;
 	}
@@ -235,30 +244,35 @@ static int order(sched_t *s, const sched_input_t *in)
 	/* keys in enqueue order, so each user's pending charge counts only
 	 * their earlier requests */
 	for (int k = 0; k < n; k++) {
-		int qi = s->ord[k].qi;
-		const sched_req_t *r = &in->queue[qi];
+		const sched_qhot_t *h = &s->qhot[s->ord[k].qi];
 
-		if (!valid_req(s, r)) {
-			s->qdec[qi] = SCHED_D_INVALID;
+		if (!h->valid) {
 			s->ord[k].key = -1e300;
 			continue;
 		}
-		sched_ent_t *u = &s->users.ent[s->qent_user[qi]];
-		const sched_ent_t *g = s->qent_group[qi] >= 0 ? &s->groups.ent[s->qent_group[qi]]
-							      : NULL;
+		sched_ent_t *u = &s->users.ent[h->ui];
+		const sched_ent_t *g = h->gi >= 0 ? &s->groups.ent[h->gi] : NULL;
 
-		s->ord[k].key = sched_fs_key(s, r, u, g);
-		u->pending_gpus += sched_req_demand(r) / 1000.0;
+		s->ord[k].key = sched_fs_key(s, h->cls, h->enq, u, g);
+		u->pending_gpus += h->demand / 1000.0;
 	}
-	sched_ord_sort(s->ord, s->ordtmp, n);
+	int rc = sched_ord_sort_keys(s, s->ord, s->ordtmp, n);
+
+	if (rc)
+		return rc;
+	/* from here on, by rank */
+	for (int k = 0; k < n; k++) {
+		s->rank[k] = s->qhot[s->ord[k].qi];
+		s->qdec[k] = s->rank[k].valid ? SCHED_D_NONE : SCHED_D_INVALID;
+	}
 	return 0;
 }
 
 /* ---- phases ---- */
 
-static int reserve(sched_t *s, const sched_input_t *in, int qi, uint64_t mask)
+static int reserve(sched_t *s, const sched_input_t *in, int k, uint64_t mask)
 {
-	const sched_req_t *r = &in->queue[qi];
+	const sched_req_t *r = &in->queue[s->rank[k].qi];
 	int gpus[PLACE_REQ_SLOTS_MAX], found, rc;
 	int64_t dur = r->runtime_limit_ms > 0 ? r->runtime_limit_ms : SCHED_INF;
 
@@ -281,28 +295,28 @@ static int reserve(sched_t *s, const sched_input_t *in, int qi, uint64_t mask)
 	}
 	s->resv_start = t;
 	s->resv_dur = dur;
-	s->resv_qi = qi;
+	s->resv_k = k;
 	s->resv_milli = r->shape.gpu_milli;
 	s->resv_gpus = r->shape.num_gpu;
 	s->nresv++;
-	s->qw[qi].reserved = 1;
+	s->qw[k].reserved = 1;
 	return 0;
 }
 
-/* Phase A for one request within quota that did not fit view vi. */
-static int blocked(sched_t *s, const sched_input_t *in, int qi, int vi, uint64_t mask,
-		   int *tries)
+/* Phase A for the request of rank k, within quota, that did not fit view vi. */
+static int blocked(sched_t *s, const sched_input_t *in, int k, int vi, int *tries)
 {
+	int qi = s->rank[k].qi;
 	const sched_req_t *r = &in->queue[qi];
 	place_result_t *res = s->res;
 	int rc;
 
 	if (s->v[SCHED_V_REL].live) {
-		rc = sched_view_fits(s, SCHED_V_REL, &r->shape, mask, res);
+		rc = sched_view_fits(s, SCHED_V_REL, &r->shape, &s->rank[k].sh, res);
 		if (rc == 0 && (vi == SCHED_V_CUR || !sched_touches_reserved(s, res))) {
-			if ((rc = sched_promise(s, qi, res)))
+			if ((rc = sched_promise(s, k, res)))
 				return rc;
-			sched_set_wait(s, qi, SCHED_WAIT_RELEASING, 0, 0);
+			sched_set_wait(s, k, SCHED_WAIT_RELEASING, 0, 0);
 			return 0;
 		}
 		if (rc && rc != GH_ENOCAP)
@@ -315,63 +329,62 @@ static int blocked(sched_t *s, const sched_input_t *in, int qi, int vi, uint64_t
 		if (nv < 0)
 			return nv;
 		if (nv > 0) {
-			if ((rc = sched_promise(s, qi, res)))
+			if ((rc = sched_promise(s, k, res)))
 				return rc;
-			sched_set_wait(s, qi, SCHED_WAIT_PREEMPTING, nv, 0);
+			sched_set_wait(s, k, SCHED_WAIT_PREEMPTING, nv, 0);
 			return 0;
 		}
 	}
 	if (s->nresv < s->pol.reservations && r->shape.num_gpu >= s->pol.reserve_min_gpus &&
 	    s->pol.reserve_min_gpus > 0) {
-		if ((rc = reserve(s, in, qi, mask)))
+		if ((rc = reserve(s, in, k, s->rank[k].sh.mask)))
 			return rc;
 	}
-	sched_set_wait(s, qi, SCHED_WAIT_CAPACITY, 0, 0);
+	sched_set_wait(s, k, SCHED_WAIT_CAPACITY, 0, 0);
 	return 0;
 }
 
-/* Places queue entry qi (phase A: within quota; phase B: borrowing). */
-static int place_entry(sched_t *s, const sched_input_t *in, int qi, int phase, int *tries)
+/* Places the request of rank k (phase A: within quota; phase B: borrowing). */
+static int place_entry(sched_t *s, const sched_input_t *in, int k, int phase, int *tries)
 {
-	const sched_req_t *r = &in->queue[qi];
-	int ui = s->qent_user[qi], gi = s->qent_group[qi];
+	const sched_qhot_t *h = &s->rank[k];
+	int ui = h->ui, gi = h->gi;
 	sched_wait_code_t code = 0;
 	int64_t a = 0, b = 0;
 	int q = sched_quota_check(s, &s->users.ent[ui], gi >= 0 ? &s->groups.ent[gi] : NULL,
-				  sched_req_demand(r), s->pol.classes[r->cls].preemptible, &code,
-				  &a, &b);
+				  h->demand, s->pol.classes[h->cls].preemptible, &code, &a, &b);
 
 	if (q < 0) {
-		sched_set_wait(s, qi, code, a, b);
+		sched_set_wait(s, k, code, a, b);
 		return 0;
 	}
 	if (q > 0 && phase == 0) {
-		s->qdec[qi] = SCHED_D_BORROW;
+		s->qdec[k] = SCHED_D_BORROW;
 		return 0;
 	}
-	uint64_t mask = place_request_model_mask(&s->v[SCHED_V_BASE].c, &r->shape);
-	int vi = sched_view_for(s, r, s->now);
-	int rc = sched_view_fits(s, vi, &r->shape, mask, s->res);
+	const sched_req_t *r = &in->queue[h->qi];   /* read only to place */
+	int vi = sched_view_for(s, h->limit, s->now);
+	int rc = sched_view_fits(s, vi, &r->shape, &h->sh, s->res);
 
 	if (rc == 0) {
-		s->qdec[qi] = SCHED_D_ADMIT;
+		s->qdec[k] = SCHED_D_ADMIT;
 		return sched_admit_rec(s, r, ui, gi, s->res, q > 0);
 	}
 	if (rc == GH_EINVAL) {
-		sched_set_wait(s, qi, SCHED_WAIT_INVALID, 0, 0);
+		sched_set_wait(s, k, SCHED_WAIT_INVALID, 0, 0);
 		return 0;
 	}
 	if (rc != GH_ENOCAP)
 		return rc;
-	if (phase == 0 && (rc = blocked(s, in, qi, vi, mask, tries)))
+	if (phase == 0 && (rc = blocked(s, in, k, vi, tries)))
 		return rc;
 	if (phase == 1)
-		sched_set_wait(s, qi, SCHED_WAIT_CAPACITY, 0, 0);
+		sched_set_wait(s, k, SCHED_WAIT_CAPACITY, 0, 0);
 	/* would it fit but for the reservation? say so */
-	if (vi == SCHED_V_NORES && s->qw[qi].code == SCHED_WAIT_CAPACITY && !s->qw[qi].reserved) {
-		rc = sched_view_fits(s, SCHED_V_CUR, &r->shape, mask, s->res);
+	if (vi == SCHED_V_NORES && s->qw[k].code == SCHED_WAIT_CAPACITY && !s->qw[k].reserved) {
+		rc = sched_view_fits(s, SCHED_V_CUR, &r->shape, &h->sh, s->res);
 		if (rc == 0)
-			sched_set_wait(s, qi, SCHED_WAIT_RESERVED, s->resv_gpus, 0);
+			sched_set_wait(s, k, SCHED_WAIT_RESERVED, s->resv_gpus, 0);
 		else if (rc != GH_ENOCAP)
 			return rc;
 	}
@@ -384,18 +397,17 @@ static int phases(sched_t *s, const sched_input_t *in)
 
 	for (int phase = 0; phase < 2; phase++)
 		for (int k = 0; k < in->nqueue; k++) {
-			int qi = s->ord[k].qi;
-			uint8_t d = s->qdec[qi];
+			uint8_t d = s->qdec[k];
 
 			if (d == SCHED_D_INVALID) {
 				if (phase == 0)
-					sched_set_wait(s, qi, SCHED_WAIT_INVALID, 0, 0);
+					sched_set_wait(s, k, SCHED_WAIT_INVALID, 0, 0);
 				continue;
 			}
 			if ((phase == 0 && d != SCHED_D_NONE) ||
 			    (phase == 1 && d != SCHED_D_BORROW))
 				continue;
-			if ((rc = place_entry(s, in, qi, phase, &tries)))
+			if ((rc = place_entry(s, in, k, phase, &tries)))
 				return rc;
 		}
 	return 0;

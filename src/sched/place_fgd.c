@@ -263,7 +263,14 @@ static double gpuhub_raw(const place_cluster_t *c, const place_node_t *n,
 		idle &= n->gpus[j].free_milli == n->gpus[j].capacity_milli;
 	for (int i = 0; i < p->n; i++)
 		left += n->gpus[p->gpu[i]].free_milli - p->take[i].milli;
-	return d + knob("GH_EMPTY", 0) * idle + knob("GH_TIGHT", 0) * left;
+	double gfree = 0;
+	for (int j = 0; j < n->ngpus; j++)
+		gfree += n->gpus[j].free_milli;
+	if (!(r->ngpu == 1 && r->milli < PLACE_MILLI))
+		return d + knob("GH_EMPTY", 0) * idle;
+	return d + knob("GH_TIGHT", 0) * left +
+	       knob("GH_FC", 0) * (double)(n->cpu_free_milli - r->cpu) / 1000.0 +
+	       knob("GH_FG", 0) * gfree / 1000.0;
 }
 
 static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
@@ -301,6 +308,41 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 	}
 	if (pick)
 		*pick = p;
+	if (r->ngpu == 1 && r->milli < PLACE_MILLI) {
+		int idx = (int)(n - c->nodes), mode = (int)knob("GH_TB", 0);
+		double q = knob("GH_Q", 0);
+
+		if (q > 0)
+			best = floor(best / q + 0.5) * q;
+		if (mode == 1)
+			best -= 1e-9 * idx;
+		else if (mode == 2)
+			best += 1e-9 * (double)((idx * 2654435761u) % 100000) / 100000.0;
+		else if (mode == 3)
+			best += 1e-9 * idx;
+		else if (mode >= 4) {
+			double gf = 0, cf = (double)n->cpu_free_milli / 1000.0;
+			int used = 0;
+
+			for (int j = 0; j < n->ngpus; j++) {
+				gf += n->gpus[j].free_milli / 1000.0;
+				used += n->gpus[j].free_milli < n->gpus[j].capacity_milli;
+			}
+			if (mode == 4) best += 1e-9 * gf;
+			if (mode == 5) best -= 1e-9 * gf;
+			if (mode == 6) best += 1e-9 * cf;
+			if (mode == 7) best -= 1e-9 * cf;
+			if (mode == 8) best += 1e-9 * used;
+			if (mode == 9) best -= 1e-9 * used;
+			if (mode == 10) best += 1e-9 * (cf / (gf + 0.1));
+			if (mode == 11) best -= 1e-9 * (cf / (gf + 0.1));
+			if (mode == 12) best += 1e-9 * f0;
+			if (mode == 13) best -= 1e-9 * f0;
+		}
+		b = knob("GH_BF", b);
+	}
+	if (b < 0)
+		return -fgd_score(best);
 	return b > 0 ? floor(best / b) : best;
 }
 

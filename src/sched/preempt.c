@@ -56,29 +56,20 @@ static int victim_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
-/* Tier of running allocation i as a victim for a request of priority rp
- * placed on view vi, or -1 when it may not be one. */
-static int tier_of(const sched_t *s, const sched_input_t *in, int i, int rp, int vi)
+/* Tier of running allocation i as a victim for a request of priority rp,
+ * from what does not change during a pass; -1 when it may never be one. */
+static int static_tier(const sched_t *s, const sched_input_t *in, int i, int rp)
 {
 	const sched_running_t *a = &in->running[i];
 	const sched_policy_t *p = &s->pol;
 	int gpus = 0;
 
-	if (a->releasing || a->nonpreemptible || s->rvictim[i])
+	if (a->releasing || a->nonpreemptible)
 		return -1;
 	if (a->cls < 0 || a->cls >= p->nclasses || !p->classes[a->cls].preemptible)
 		return -1;
-	for (int k = 0; k < a->nslots; k++) {
-		const place_slot_t *sl = &a->slots[k];
-
-		if (sl->gpu < 0)
-			continue;
-		int f = sched_flat(s, sl->node, sl->gpu);
-
-		if (s->frozen[f] || (vi == SCHED_V_NORES && s->reserved[f]))
-			return -1;
-		gpus++;
-	}
+	for (int k = 0; k < a->nslots; k++)
+		gpus += a->slots[k].gpu >= 0;
 	if (!gpus)
 		return -1;
 	int ap = p->classes[a->cls].priority;
@@ -90,6 +81,58 @@ static int tier_of(const sched_t *s, const sched_input_t *in, int i, int rp, int
 	if (ap < rp)
 		return 2;
 	return -1;
+}
+
+/* Still a candidate now: not taken by an earlier request of this pass, and
+ * none of its GPUs promised or (on the nores view) reserved. */
+static int still_free(const sched_t *s, const sched_input_t *in, int i, int vi)
+{
+	const sched_running_t *a = &in->running[i];
+
+	if (s->rvictim[i])
+		return 0;
+	for (int k = 0; k < a->nslots; k++) {
+		const place_slot_t *sl = &a->slots[k];
+
+		if (sl->gpu < 0)
+			continue;
+		int f = sched_flat(s, sl->node, sl->gpu);
+
+		if (s->frozen[f] || (vi == SCHED_V_NORES && s->reserved[f]))
+			return 0;
+	}
+	return 1;
+}
+
+/* The sorted candidates for requests of class cls, built once per pass. */
+static int candidates(sched_t *s, const sched_input_t *in, int cls, victim_t **out, int *n)
+{
+	sched_vlist_t *l = &s->vlist[cls];
+
+	if (l->pass != s->pass_no) {
+		int rp = s->pol.classes[cls].priority, m = 0;
+
+		if (SCHED_GROW(*(victim_t **)&l->v, l->cap, in->nrunning))
+			return GH_ENOMEM;
+		victim_t *v = l->v;
+
+		for (int i = 0; i < in->nrunning; i++) {
+			int t = static_tier(s, in, i, rp);
+
+			if (t < 0)
+				continue;
+			const sched_running_t *a = &in->running[i];
+
+			v[m++] = (victim_t){ t, s->pol.classes[a->cls].priority, a->start_ms, a->id,
+					     i };
+		}
+		qsort(v, (size_t)m, sizeof *v, victim_cmp);
+		l->n = m;
+		l->pass = s->pass_no;
+	}
+	*out = l->v;
+	*n = l->n;
+	return 0;
 }
 
 /* Releases the slots of running allocation ri that lie on `node` from a
@@ -258,25 +301,20 @@ int sched_preempt_find(sched_t *s, const sched_input_t *in, int qi, int vi,
 		       place_result_t *res)
 {
 	const sched_req_t *r = &in->queue[qi];
-	int rp = s->pol.classes[r->cls].priority, nv = 0, rc;
-	victim_t *v;
+	int nall, nv = 0, rc;
+	victim_t *all, *v;
 	choice_t best;
 
-	if (SCHED_GROW(*(victim_t **)&s->ebuf, s->ebufcap, in->nrunning))
+	if ((rc = candidates(s, in, r->cls, &all, &nall)))
+		return rc;
+	if (SCHED_GROW(*(victim_t **)&s->ebuf, s->ebufcap, nall))
 		return GH_ENOMEM;
 	v = s->ebuf;
-	for (int i = 0; i < in->nrunning; i++) {
-		int t = tier_of(s, in, i, rp, vi);
-
-		if (t < 0)
-			continue;
-		const sched_running_t *a = &in->running[i];
-
-		v[nv++] = (victim_t){ t, s->pol.classes[a->cls].priority, a->start_ms, a->id, i };
-	}
+	for (int i = 0; i < nall; i++)
+		if (still_free(s, in, all[i].ri, vi))
+			v[nv++] = all[i];
 	if (nv == 0)
 		return 0;
-	qsort(v, (size_t)nv, sizeof *v, victim_cmp);
 	if (r->shape.gang || r->shape.num_gpu <= 1)
 		rc = find_one_node(s, in, r, vi, v, nv, res, &best);
 	else

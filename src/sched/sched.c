@@ -63,13 +63,6 @@ int sched_grow(void **p, int *cap, int need, size_t size)
 
 #define GROW SCHED_GROW
 
-int64_t sched_req_demand(const sched_req_t *r)
-{
-	if (r->shape.num_gpu <= 0)
-		return 0;
-	return (int64_t)r->shape.num_gpu * r->shape.gpu_milli;
-}
-
 static int cls_ok(const sched_policy_t *p, int cls)
 {
 	return cls >= 0 && cls < p->nclasses;
@@ -176,7 +169,8 @@ int sched_req_set_gpu_milli(sched_req_t *r, int total)
 static void slots_to_result(const place_slot_t *sl, int n, place_result_t *res)
 {
 	res->nslots = n;
-	memcpy(res->slots, sl, (size_t)n * sizeof *sl);
+	if (n > 0)
+		memcpy(res->slots, sl, (size_t)n * sizeof *sl);
 }
 
 int sched_cluster_take_running(place_cluster_t *c, const sched_running_t *run, int n)
@@ -186,20 +180,21 @@ int sched_cluster_take_running(place_cluster_t *c, const sched_running_t *run, i
 
 	if (!res)
 		return GH_ENOMEM;
-	for (i = 0; i < n && rc == 0; i++) {
-		if (run[i].nslots < 0 || run[i].nslots > PLACE_REQ_SLOTS_MAX) {
+	for (i = 0; i < n; i++) {
+		if (run[i].nslots < 0 || run[i].nslots > PLACE_REQ_SLOTS_MAX ||
+		    (run[i].nslots && !run[i].slots)) {
 			rc = GH_EINVAL;
 			break;
 		}
 		slots_to_result(run[i].slots, run[i].nslots, res);
-		rc = place_apply(c, res);
+		if ((rc = place_apply(c, res)))
+			break;
 	}
-	if (rc) {
-		/* give back what was taken, so the cluster is unchanged */
-		for (int k = i - 2; k >= 0; k--) {
-			slots_to_result(run[k].slots, run[k].nslots, res);
-			place_release(c, res);
-		}
+	/* on failure give back what was taken (run[0..i)), so the cluster
+	 * is unchanged */
+	for (int k = rc ? i - 1 : -1; k >= 0; k--) {
+		slots_to_result(run[k].slots, run[k].nslots, res);
+		place_release(c, res);
 	}
 	free(res);
 	return rc;
@@ -241,10 +236,11 @@ void sched_destroy(sched_t *s)
 	free(s->reserved);
 	free(s->ord);
 	free(s->ordtmp);
-	free(s->qent_user);
-	free(s->qent_group);
+	free(s->rank);
+	free(s->rsort);
 	free(s->qdec);
 	free(s->qw);
+	free(s->qhot);
 	free(s->rborrowed);
 	free(s->rvictim);
 	free(s->admits);
@@ -252,6 +248,8 @@ void sched_destroy(sched_t *s)
 	free(s->admend);
 	free(s->gnode);
 	free(s->uends);
+	free(s->uoff);
+	free(s->goff);
 	free(s->gends);
 	free(s->slots);
 	free(s->preempts);
@@ -266,6 +264,8 @@ void sched_destroy(sched_t *s)
 	free(s->wcum);
 	free(s->arr);
 	free(s->ebuf);
+	for (int i = 0; i < SCHED_CLASSES_MAX; i++)
+		free(s->vlist[i].v);
 	free(s->res);
 	free(s);
 }
@@ -315,32 +315,41 @@ int sched_view_cache(sched_t *s, sched_view_t *v)
 	return 0;
 }
 
-static int gpu_shape_dominates(const sched_miss_t *m, const place_request_t *r, uint64_t mask)
+static int dominates(const sched_miss_t *m, const sched_shape_t *r, const place_request_t *req)
 {
-	int gang = r->gang || r->num_gpu <= 1;
+	const sched_shape_t *a = &m->sh;
 
-	return r->num_gpu >= m->num_gpu && r->gpu_milli >= m->gpu_milli &&
-	       r->gpu_memory_mib >= m->gpu_mem && (mask & ~m->mask) == 0 && gang >= m->gang &&
-	       strcmp(r->mig_profile, m->mig) == 0;
+	return r->num_gpu >= a->num_gpu && r->gpu_milli >= a->gpu_milli &&
+	       r->gpu_mem >= a->gpu_mem && (r->mask & ~a->mask) == 0 && r->gang >= a->gang &&
+	       r->has_mig == a->has_mig &&
+	       (!a->has_mig || strcmp(req->mig_profile, m->mig) == 0);
 }
 
-/* Is r known not to fit view v? */
-static int miss_hit(const sched_view_t *v, const place_request_t *r, uint64_t mask)
+/* Is r known not to fit view v? A hit moves one step towards the front,
+ * so the shapes that catch most requests are checked first. */
+static int miss_hit(sched_view_t *v, const sched_shape_t *r, const place_request_t *req)
 {
 	if (r->num_gpu <= 0)
 		return 0;
 	for (int i = 0; i < v->nmiss; i++) {
 		const sched_miss_t *m = &v->miss[i];
 
-		if (!gpu_shape_dominates(m, r, mask))
+		if (!dominates(m, r, req))
 			continue;
-		if (m->gpu_only || (r->cpu_milli >= m->cpu && r->memory_mib >= m->mem))
+		if (m->gpu_only || (r->cpu >= m->sh.cpu && r->mem >= m->sh.mem)) {
+			if (i > 0) {
+				sched_miss_t t = v->miss[i - 1];
+
+				v->miss[i - 1] = v->miss[i];
+				v->miss[i] = t;
+			}
 			return 1;
+		}
 	}
 	return 0;
 }
 
-static void miss_add(sched_view_t *v, const place_request_t *r, uint64_t mask,
+static void miss_add(sched_view_t *v, const sched_shape_t *r, const place_request_t *req,
 		     const place_reject_t *rej)
 {
 	if (r->num_gpu <= 0)
@@ -349,26 +358,19 @@ static void miss_add(sched_view_t *v, const place_request_t *r, uint64_t mask,
 						    : &v->miss[v->miss_next++ % SCHED_MISS_MAX];
 
 	memset(m, 0, sizeof *m);
-	m->num_gpu = r->num_gpu;
-	m->gpu_milli = r->gpu_milli;
-	m->gang = r->gang || r->num_gpu <= 1;
-	m->gpu_mem = r->gpu_memory_mib;
-	m->mask = mask;
-	m->cpu = r->cpu_milli;
-	m->mem = r->memory_mib;
+	m->sh = *r;
 	/* No node was turned down for host CPU or memory first: the GPUs
 	 * alone make it a misfit, whatever CPU and memory a request asks. */
 	m->gpu_only = rej->cpu == 0 && rej->memory == 0;
-	memcpy(m->mig, r->mig_profile, sizeof m->mig);
+	memcpy(m->mig, req->mig_profile, sizeof m->mig);
 }
 
-/* 0 and *res filled when req fits view vi; GH_ENOCAP otherwise. */
-int sched_view_fits(sched_t *s, int vi, const place_request_t *req, uint64_t mask,
+int sched_view_fits(sched_t *s, int vi, const place_request_t *req, const sched_shape_t *sh,
 		    place_result_t *res)
 {
 	sched_view_t *v = &s->v[vi];
 
-	if (miss_hit(v, req, mask)) {
+	if (miss_hit(v, sh, req)) {
 		s->hits++;
 		return GH_ENOCAP;
 	}
@@ -377,8 +379,36 @@ int sched_view_fits(sched_t *s, int vi, const place_request_t *req, uint64_t mas
 				     v->cache, res);
 
 	if (rc == GH_ENOCAP)
-		miss_add(v, req, mask, &res->reject);
+		miss_add(v, sh, req, &res->reject);
 	return rc;
+}
+
+void sched_shape_of(sched_t *s, const place_request_t *r, sched_shape_t *out)
+{
+	out->num_gpu = r->num_gpu;
+	out->gpu_milli = r->gpu_milli;
+	out->gpu_mem = r->gpu_memory_mib;
+	out->cpu = r->cpu_milli;
+	out->mem = r->memory_mib;
+	out->mask = sched_model_mask(s, r);
+	out->gang = r->gang || r->num_gpu <= 1;
+	out->has_mig = r->mig_profile[0] != 0;
+}
+
+uint64_t sched_model_mask(sched_t *s, const place_request_t *r)
+{
+	if (!r->models[0])
+		return ~0ULL;
+	for (int i = 0; i < s->nmmemo; i++)
+		if (strcmp(s->mmemo[i].models, r->models) == 0)
+			return s->mmemo[i].mask;
+	uint64_t m = place_request_model_mask(&s->v[SCHED_V_BASE].c, r);
+	sched_mmemo_t *e = &s->mmemo[s->nmmemo < SCHED_MMEMO_MAX ? s->nmmemo++
+								  : SCHED_MMEMO_MAX - 1];
+
+	memcpy(e->models, r->models, sizeof e->models);
+	e->mask = m;
+	return m;
 }
 
 int sched_flat(const sched_t *s, int node, int gpu)
@@ -434,12 +464,11 @@ int sched_touches_reserved(const sched_t *s, const place_result_t *res)
 
 /* The view request r places on: cur when it may backfill (or no
  * reservation exists), nores otherwise. */
-int sched_view_for(const sched_t *s, const sched_req_t *r, int64_t now)
+int sched_view_for(const sched_t *s, int64_t limit_ms, int64_t now)
 {
 	if (!s->v[SCHED_V_NORES].live)
 		return SCHED_V_CUR;
-	if (r->runtime_limit_ms > 0 && s->resv_start != SCHED_INF &&
-	    now + r->runtime_limit_ms <= s->resv_start)
+	if (limit_ms > 0 && s->resv_start != SCHED_INF && now + limit_ms <= s->resv_start)
 		return SCHED_V_CUR;
 	return SCHED_V_NORES;
 }
@@ -511,7 +540,7 @@ int sched_admit_rec(sched_t *s, const sched_req_t *r, int ui, int gi, place_resu
 
 /* A request that waits for GPUs it has been promised (a release or a
  * preemption): freeze them and remember the claim for the plan. */
-int sched_promise(sched_t *s, int qi, const place_result_t *res)
+int sched_promise(sched_t *s, int k, const place_result_t *res)
 {
 	int off, rc = push_slots(s, res, &off);
 
@@ -519,17 +548,17 @@ int sched_promise(sched_t *s, int qi, const place_result_t *res)
 		return rc;
 	if (GROW(s->claims, s->claimcap, s->nclaims + 1))
 		return GH_ENOMEM;
-	s->claims[s->nclaims++] = (sched_claim_t){ qi, off, res->nslots };
+	s->claims[s->nclaims++] = (sched_claim_t){ k, off, res->nslots };
 	sched_freeze(s, res);
-	sched_tally_take(s, s->qent_user[qi], s->qent_group[qi], res);
+	sched_tally_take(s, s->rank[k].ui, s->rank[k].gi, res);
 	return 0;
 }
 
-void sched_set_wait(sched_t *s, int qi, sched_wait_code_t code, int64_t a, int64_t b)
+void sched_set_wait(sched_t *s, int k, sched_wait_code_t code, int64_t a, int64_t b)
 {
-	sched_wait_t *w = &s->qw[qi];
+	sched_wait_t *w = &s->qw[k];
 
-	s->qdec[qi] = SCHED_D_WAIT;
+	s->qdec[k] = SCHED_D_WAIT;
 	w->code = code;
 	w->a = a;
 	w->b = b;

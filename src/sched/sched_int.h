@@ -60,11 +60,20 @@ typedef struct {
 	int32_t qi;                      /* index into the input queue, -1 for an arrival */
 } sched_ord_t;
 
+/* The numbers of a request's shape, resolved once (the model string to a
+ * mask), so that checks against known misfits need not read the request. */
+typedef struct {
+	int32_t num_gpu, gpu_milli;
+	int64_t gpu_mem, cpu, mem;
+	uint64_t mask;                   /* allowed cluster model ids, ~0 = any */
+	int8_t gang;                     /* 1 also for a single GPU */
+	int8_t has_mig;                  /* a MIG profile is named (read the request) */
+} sched_shape_t;
+
 /* A shape that did not fit a view. */
 typedef struct {
-	int num_gpu, gpu_milli, gang, gpu_only;
-	int64_t gpu_mem, cpu, mem;
-	uint64_t mask;
+	sched_shape_t sh;
+	int gpu_only;
 	char mig[PLACE_MIG_NAME_MAX];
 } sched_miss_t;
 
@@ -88,7 +97,7 @@ typedef struct {
 
 /* GPUs promised to a waiting request (release or preemption). */
 typedef struct {
-	int32_t qi;
+	int32_t k;                       /* rank of the waiting request */
 	int32_t off, n;                  /* slots in s->slots */
 } sched_claim_t;
 
@@ -97,6 +106,8 @@ typedef struct {
 	int32_t ent;
 	int32_t milli;
 	int64_t end;
+	int64_t cum_milli;               /* of this entity's ends up to this one */
+	int32_t cum_n;
 } sched_end_t;
 
 /* "Could this GPU shape ever fit?" */
@@ -106,6 +117,35 @@ typedef struct {
 	uint64_t mask;
 	char mig[PLACE_MIG_NAME_MAX];
 } sched_never_t;
+
+/* What the pass reads of a queued request most often, kept dense so the
+ * loops in queue order do not walk the (large) input records. */
+typedef struct {
+	int64_t demand;                  /* milli: num_gpu * gpu_milli */
+	int64_t id;
+	int64_t enq;
+	int64_t limit;                   /* runtime limit, ms (0 = none) */
+	int32_t qi;                      /* index into the input queue */
+	int32_t ui, gi;                  /* user and group entity (gi -1 = none) */
+	int32_t cls;
+	int32_t valid;                   /* class and shape are well formed */
+	sched_shape_t sh;
+} sched_qhot_t;
+
+/* Preemption candidates for one request class, sorted (preempt.c). */
+typedef struct {
+	void *v;
+	int n, cap;
+	unsigned pass;                   /* pass_no it was built in */
+} sched_vlist_t;
+
+/* A models string already resolved to a mask (most queues name few). */
+typedef struct {
+	char models[PLACE_MODELS_STR_MAX];
+	uint64_t mask;
+} sched_mmemo_t;
+
+#define SCHED_MMEMO_MAX 8
 
 /* What the pass decided for one request (indexed like the input queue). */
 enum {
@@ -120,6 +160,8 @@ struct sched {
 	int64_t now;
 	uint64_t rng;
 	int ready;                       /* a pass has run */
+	unsigned pass_no;                /* counts passes (candidate lists' freshness) */
+	sched_vlist_t vlist[SCHED_CLASSES_MAX];
 
 	sched_etab_t users, groups;
 	double usage_den_user, usage_den_group; /* fair-share normalisation */
@@ -135,22 +177,30 @@ struct sched {
 	int64_t resv_start;              /* start of the reservation, SCHED_INF = unknown */
 	int64_t resv_dur;
 	int nresv;
-	int resv_qi;                     /* queue entry holding it, -1 = none */
+	int resv_k;                      /* rank of the request holding it, -1 = none */
 	int resv_milli;
 	int resv_gpus;                   /* GPUs the holder asks for */
 	int64_t max_cpu, max_mem;        /* largest node, for "never fits" */
 	sched_never_t never[SCHED_NEVER_MAX];
 	int nnever;
+	sched_mmemo_t mmemo[SCHED_MMEMO_MAX];
+	int nmmemo;
 
 	sched_view_t v[SCHED_V__COUNT];
 
-	/* per queue entry */
+	/* Per queue entry. After ordering, everything is indexed by rank k
+	 * (position in queue order), so the loops in queue order read memory
+	 * in sequence; rank[k].qi leads back to the input. */
 	sched_ord_t *ord, *ordtmp;
 	int ordcap, ordtmpcap;
-	int32_t *qent_user, *qent_group; /* entity index per queue entry (-1 = no group) */
-	uint8_t *qdec;                   /* SCHED_D_* per queue entry */
-	sched_wait_t *qw;                /* wait details per queue entry */
-	int qucap, qgcap, qdcap, qwcap;
+	sched_qhot_t *qhot;              /* by input index, filled in setup */
+	sched_qhot_t *rank;              /* by rank */
+	int qhcap, rankcap;
+	void *rsort;                     /* radix sort buffers (fairshare.c) */
+	int rsortcap;
+	uint8_t *qdec;                   /* SCHED_D_* by rank */
+	sched_wait_t *qw;                /* wait details by rank */
+	int qdcap, qwcap;
 
 	/* per running allocation */
 	uint8_t *rborrowed, *rvictim;
@@ -185,6 +235,9 @@ struct sched {
 	int plan_last;                   /* waits up to this position were planned */
 	sched_end_t *uends, *gends;      /* finite ends of running work, by entity */
 	int nuends, ngends, uendcap, gendcap;
+	int32_t *uoff, *goff;            /* entity e's ends: [off[e], off[e + 1]) */
+	int uoffcap, goffcap;
+	int nuoff, ngoff;                /* entities covered (later ones have none) */
 
 	/* waiting keys after the pass (positions of arrivals) */
 	sched_ord_t *wkeys;
@@ -225,14 +278,17 @@ int sched_mark_borrowed(sched_t *s, const sched_input_t *in);
 void sched_fs_usage(sched_t *s, const sched_input_t *in);
 /* Ordering key of a request of user u / group g (pending state of u as it
  * is now: call in enqueue order). */
-double sched_fs_key(const sched_t *s, const sched_req_t *r, const sched_ent_t *u,
+double sched_fs_key(const sched_t *s, int cls, int64_t enqueue_ms, const sched_ent_t *u,
 		    const sched_ent_t *g);
 int sched_ord_cmp(const void *a, const void *b);
 /* Sorts n entries by sched_ord_cmp (stable merge sort; tmp holds n). */
 void sched_ord_sort(sched_ord_t *o, sched_ord_t *tmp, int n);
+/* The same order for entries already in (enqueue, id) order: a stable
+ * radix sort on the key alone. 0 or GH_ENOMEM. */
+int sched_ord_sort_keys(sched_t *s, sched_ord_t *o, sched_ord_t *tmp, int n);
 
 /* ---- preempt.c ---- */
-/* Looks for victims that make room for queue entry qi in view vi. On
+/* Looks for victims that make room for input queue entry qi in view vi. On
  * success, fills *res with where it would go, records the preemptions and
  * returns the number of victims (> 0); 0 when nothing helps; < 0 on error. */
 int sched_preempt_find(sched_t *s, const sched_input_t *in, int qi, int vi,
@@ -270,20 +326,31 @@ int sched_pass_ent(sched_t *s, const sched_req_t *r, int *ui, int *gi);
 /* ---- sched.c (used by the others) ---- */
 int sched_grow(void **p, int *cap, int need, size_t size);
 #define SCHED_GROW(arr, cap, need) sched_grow((void **)&(arr), &(cap), (need), sizeof *(arr))
-int64_t sched_req_demand(const sched_req_t *r);
+/* GPUs a request asks for, in milli (num_gpu * gpu_milli). */
+static inline int64_t sched_req_demand(const sched_req_t *r)
+{
+	return r->shape.num_gpu > 0 ? (int64_t)r->shape.num_gpu * r->shape.gpu_milli : 0;
+}
 int sched_view_load(sched_view_t *v, const place_cluster_t *src);
 int sched_view_cache(sched_t *s, sched_view_t *v);
-int sched_view_fits(sched_t *s, int vi, const place_request_t *req, uint64_t mask,
+/* Resolves r's shape (models through the memo). */
+void sched_shape_of(sched_t *s, const place_request_t *r, sched_shape_t *out);
+/* 0 and *res filled when req (shape sh) fits view vi; GH_ENOCAP when not.
+ * req is read only when the misfit memo cannot answer. */
+int sched_view_fits(sched_t *s, int vi, const place_request_t *req, const sched_shape_t *sh,
 		    place_result_t *res);
-int sched_view_for(const sched_t *s, const sched_req_t *r, int64_t now);
+/* The view a request with this runtime limit places on. */
+int sched_view_for(const sched_t *s, int64_t limit_ms, int64_t now);
 int sched_flat(const sched_t *s, int node, int gpu);
+/* place_request_model_mask against the input cluster, memoised. */
+uint64_t sched_model_mask(sched_t *s, const place_request_t *r);
 void sched_freeze(sched_t *s, const place_result_t *res);
 int sched_touches_reserved(const sched_t *s, const place_result_t *res);
 int sched_push_preempt(sched_t *s, const sched_preempt_t *p);
 void sched_tally_take(sched_t *s, int ui, int gi, const place_result_t *res);
 int sched_admit_rec(sched_t *s, const sched_req_t *r, int ui, int gi, place_result_t *res,
 		    int borrowed);
-int sched_promise(sched_t *s, int qi, const place_result_t *res);
-void sched_set_wait(sched_t *s, int qi, sched_wait_code_t code, int64_t a, int64_t b);
+int sched_promise(sched_t *s, int k, const place_result_t *res);
+void sched_set_wait(sched_t *s, int k, sched_wait_code_t code, int64_t a, int64_t b);
 
 #endif

@@ -21,6 +21,8 @@
 #ifndef GH_STORE_H
 #define GH_STORE_H
 
+#include <stddef.h>
+
 #include "common/model.h"
 
 typedef struct gh_store gh_store_t;

@@ -45,7 +45,6 @@
 #include "store/sqlite/store_sqlite_int.h"
 #include "common/err.h"
 #include "common/log.h"
-#include "common/util.h"
 
 #include <assert.h>
 #include <errno.h>
