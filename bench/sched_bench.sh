@@ -21,7 +21,7 @@ case " $* " in *" --quick "*) exit 0 ;; esac
 results=bench/RESULTS.md
 [ -f "$results" ] || printf '# Benchmark results\n\nEach section is appended by the benchmark'"'"'s script.\n' >"$results"
 {
-	printf '\n## sched: full pass and arrivals (bench/sched_bench.sh %s)\n\n' "$*"
+	printf '\n## sched: full pass and arrivals (bench/sched_bench.sh%s)\n\n' "${*:+ $*}"
 	printf -- '- date: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 	printf -- '- machine: %s CPUs, %s\n' "$(nproc)" \
 		"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"

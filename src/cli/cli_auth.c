@@ -140,6 +140,13 @@ int cli_read_password(cli_ctx_t *c, const char *prompt, int from_stdin, int conf
 
 /* ---- users and who am I ----------------------------------------------- */
 
+/* A member as text, "-" when missing, null or empty. */
+static const char *or_dash(const json_t *o, const char *key, char *buf, size_t n)
+{
+	const char *v = cli_jstr(o, key, "", buf, n);
+	return v[0] ? v : "-";
+}
+
 void cli_print_user(cli_ctx_t *c, const json_t *u)
 {
 	char b[6][GH_TEXT_MAX], when[64];
@@ -147,11 +154,11 @@ void cli_print_user(cli_ctx_t *c, const json_t *u)
 
 	cli_table_init(&t, "KEY", "VALUE", NULL);
 	t.no_header = 1;
-	cli_table_add(&t, "Name:", cli_jstr(u, "name", NULL, b[0], sizeof(b[0])));
-	cli_table_add(&t, "Display name:", cli_jstr(u, "display_name", NULL, b[1], sizeof(b[1])));
-	cli_table_add(&t, "Role:", cli_jstr(u, "role", NULL, b[2], sizeof(b[2])));
-	cli_table_add(&t, "Group:", cli_jstr(u, "group", NULL, b[3], sizeof(b[3])));
-	cli_table_add(&t, "E-mail:", cli_jstr(u, "email", NULL, b[4], sizeof(b[4])));
+	cli_table_add(&t, "Name:", or_dash(u, "name", b[0], sizeof(b[0])));
+	cli_table_add(&t, "Display name:", or_dash(u, "display_name", b[1], sizeof(b[1])));
+	cli_table_add(&t, "Role:", or_dash(u, "role", b[2], sizeof(b[2])));
+	cli_table_add(&t, "Group:", or_dash(u, "group", b[3], sizeof(b[3])));
+	cli_table_add(&t, "E-mail:", or_dash(u, "email", b[4], sizeof(b[4])));
 	cli_table_add(&t, "Status:", json_is_true(json_object_get(u, "disabled")) ?
 		      "disabled" : "active");
 	cli_fmt_local(json_object_get(u, "created_at"), when, sizeof(when));

@@ -100,6 +100,20 @@ const cli_cmd_t cli_cmds[] = {
 	  "Examples:\n"
 	  "  gpuhub events train\n"
 	  "  gpuhub events 12 --follow\n" },
+	{ NULL, "queue", cli_cmd_queue, "a|all", 0, 0, 0,
+	  "show waiting sessions: position, expected wait, reason",
+	  "Usage: gpuhub queue [--all]\n"
+	  "\n"
+	  "Lists your queued sessions in the order the scheduler will start them:\n"
+	  "POS ID NAME USER GPUS ETA REASON. The reason says what the session waits\n"
+	  "for (\"no node with 2 free A100-80GB\", \"group quota 8/8 GPUs in use\").\n"
+	  "\n"
+	  "Flags:\n"
+	  "  -a, --all          every user's queued sessions (admins)\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub queue\n"
+	  "  gpuhub queue --all -o json\n" },
 	{ NULL, "gpus", cli_cmd_gpus, "", 0, 0, 0,
 	  "list GPUs, their use and health",
 	  "Usage: gpuhub gpus\n"

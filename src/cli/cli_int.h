@@ -32,9 +32,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#ifndef GH_VERSION
-#define GH_VERSION "0.1.0"
-#endif
+#include "common/version.h"
 
 /* Exit codes (see cli.h). */
 enum {
@@ -326,6 +324,7 @@ int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_rm(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_gpus(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_queue(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_ls(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_show(cli_ctx_t *c, const cli_args_t *a);

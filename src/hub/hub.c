@@ -135,6 +135,10 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 	rc = rt_open(&hub->rt, cfg->runtime, cfg->data_dir, errmsg, errlen);
 	if (rc)
 		goto fail;
+	if ((rc = hub_sched_open(hub))) {
+		snprintf(errmsg, errlen, "cannot create the scheduler: %s", gh_strerror(rc));
+		goto fail;
+	}
 
 	if ((rc = hub_ident_load(hub)) || (rc = hub_env_load(hub)) || (rc = hub_session_load_state(hub))) {
 		snprintf(errmsg, errlen, "cannot load state from the store: %s", gh_strerror(rc));
@@ -173,6 +177,7 @@ void hub_close(hub_t *hub)
 	free(hub->tokens);
 	free(hub->envs);
 	free(hub->gpus);
+	hub_sched_close(hub);
 	rt_close(hub->rt);
 	gpu_close(hub->gpu);
 	store_close(hub->store);

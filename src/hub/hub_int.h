@@ -16,6 +16,7 @@
 
 #include "hub/hub.h"
 #include "runtime/runtime.h"
+#include "sched/sched.h"
 
 #define HUB_PENDING_MAX 32
 
@@ -50,6 +51,9 @@ struct hub {
 	int n_pending;
 	int in_txn;
 
+	sched_t *sched;                      /* scheduler state, reused each pass */
+	sched_policy_t policy;
+
 	int64_t next_gpu_poll;               /* ms */
 	int64_t next_probe;                  /* ms */
 	int sched_dirty;                     /* a scheduling pass is due */
@@ -75,6 +79,16 @@ int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const 
 void hub_gpu_poll(hub_t *hub, int64_t now);
 /* Stops every session of user_id hard and forgets them (user deletion). */
 void hub_sessions_drop_user(hub_t *hub, int64_t user_id);
+
+/* Records an admission: allocations + starting, one transaction. */
+int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis, int n);
+/* Sets a queued session's position, ETA and reason (an event when the
+ * reason or position changes). */
+void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s, const char *why);
+
+/* hub_sched.c */
+int hub_sched_open(hub_t *hub);
+void hub_sched_close(hub_t *hub);
 
 /* hub_ident.c */
 int hub_ident_load(hub_t *hub);

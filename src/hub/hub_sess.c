@@ -290,61 +290,9 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	return 0;
 }
 
-/* --- scheduling (first fit; replaced by sched/ policy) --- */
+/* --- admission and queue (decisions come from hub_sched.c) --- */
 
-static int gpu_usable(const hub_t *hub, int i, const char *model)
-{
-	const hub_gpu_t *g = &hub->gpus[i];
-	return g->tel.healthy && !g->tel.lost && (!model[0] || strcmp(g->info.model, model) == 0);
-}
-
-/* Chooses GPUs for hs; fills picks/milli; returns count or 0 if none. */
-static int place_first_fit(const hub_t *hub, const hub_session_t *hs, int *picks, int *millis, char *why,
-                           size_t whylen)
-{
-	int i, n = 0, want, best = -1, usable = 0, free_whole = 0;
-	const char *model = hs->s.gpu_model;
-
-	if (hs->s.gpu_milli == 0)
-		return 0;
-	for (i = 0; i < hub->n_gpus; i++) {
-		if (!gpu_usable(hub, i, model))
-			continue;
-		usable++;
-		free_whole += hub->gpus[i].allocated_milli == 0;
-	}
-	if (hs->s.gpu_milli < 1000) {
-		for (i = 0; i < hub->n_gpus; i++) {
-			const hub_gpu_t *g = &hub->gpus[i];
-			if (!gpu_usable(hub, i, model) || g->info.capacity_milli - g->allocated_milli < hs->s.gpu_milli)
-				continue;
-			if (best < 0 || g->allocated_milli > hub->gpus[best].allocated_milli)
-				best = i; /* pack fractions onto the fullest GPU that fits */
-		}
-		if (best >= 0) {
-			picks[0] = best;
-			millis[0] = hs->s.gpu_milli;
-			return 1;
-		}
-		snprintf(why, whylen, "no %s GPU has %g of a GPU free (%d usable)", model[0] ? model : "", hs->s.gpu_milli / 1000.0,
-		         usable);
-		return -1;
-	}
-	want = hs->s.gpu_milli / 1000;
-	for (i = 0; i < hub->n_gpus && n < want; i++) {
-		if (gpu_usable(hub, i, model) && hub->gpus[i].allocated_milli == 0) {
-			picks[n] = i;
-			millis[n++] = 1000;
-		}
-	}
-	if (n == want)
-		return n;
-	snprintf(why, whylen, "waiting for %d free %sGPU%s: %d of %d in use", want, model[0] ? model : "",
-	         model[0] ? "" : (want == 1 ? "" : "s"), usable - free_whole, usable);
-	return -1;
-}
-
-static int admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis, int n)
+int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis, int n)
 {
 	char msg[GH_TEXT_MAX];
 	size_t off = 0;
@@ -392,34 +340,23 @@ fail:
 	return rc;
 }
 
-void hub_schedule(hub_t *hub, int64_t now)
+void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s, const char *why)
 {
-	int i, pos = 0, picks[64], millis[64];
-	char why[GH_TEXT_MAX];
-	(void)now;
-
-	for (i = 0; i < hub->n_sessions; i++) {
-		hub_session_t *hs = &hub->sessions[i];
-		int n;
-		if (hs->s.state != GH_SESS_QUEUED)
-			continue;
-		why[0] = '\0';
-		n = hs->s.gpu_milli / 1000 > 64 ? -1 : place_first_fit(hub, hs, picks, millis, why, sizeof(why));
-		if (n >= 0) {
-			if (admit(hub, hs, picks, millis, n) != 0)
-				GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
-			continue;
-		}
-		if (hs->queue_position != pos + 1)
-			touch(hs);
-		hs->queue_position = ++pos;
-		if (strcmp(hs->s.reason, why) != 0) {
-			touch(hs);
-			gh_strlcpy(hs->s.reason, why, sizeof(hs->s.reason));
-			hub_emit(hub, hs->s.id, hs->s.user_id, "session.waiting", GH_SESS_QUEUED, 0,
-			         "position %d in the queue: %s", pos, why);
-		}
-	}
+	int moved = hs->queue_position != position, changed = strcmp(hs->s.reason, why) != 0;
+	if (moved || changed || hs->eta_s != eta_s)
+		touch(hs);
+	hs->queue_position = position;
+	hs->eta_s = eta_s;
+	if (!changed && !moved)
+		return;
+	gh_strlcpy(hs->s.reason, why, sizeof(hs->s.reason));
+	if (eta_s >= 0)
+		hub_emit(hub, hs->s.id, hs->s.user_id, "session.waiting", GH_SESS_QUEUED, 0,
+		         "position %d in the queue, expected to start in about %lld min: %s", position,
+		         (long long)((eta_s + 59) / 60), why);
+	else
+		hub_emit(hub, hs->s.id, hs->s.user_id, "session.waiting", GH_SESS_QUEUED, 0, "position %d in the queue: %s",
+		         position, why);
 }
 
 /* --- runtime work --- */

@@ -30,20 +30,44 @@ static int64_t to_eta_s(const sched_t *s, int64_t t)
 	return (t - s->now + 999) / 1000;
 }
 
-/* Could a request of this shape ever run here (on the empty cluster)? */
+static int never_same(const sched_never_t *n, const sched_shape_t *sh, const place_request_t *r)
+{
+	return n->num_gpu == sh->num_gpu && n->gpu_milli == sh->gpu_milli && n->gang == sh->gang &&
+	       n->gpu_mem == sh->gpu_mem && n->mask == sh->mask &&
+	       (n->mig[0] != 0) == sh->has_mig &&
+	       (!sh->has_mig || strcmp(n->mig, r->mig_profile) == 0);
+}
+
+/* Could a request of this shape ever run here (on the empty cluster)? The
+ * GPU part is answered by place_fits_empty once per distinct shape (a small
+ * hash table, reset each pass); host CPU and memory against the largest
+ * node. */
 static int never_fits(sched_t *s, const sched_shape_t *sh, const place_request_t *r)
 {
 	if (sh->cpu > s->max_cpu || sh->mem > s->max_mem)
 		return 1;
 	if (sh->num_gpu <= 0)
 		return 0;
-	for (int i = 0; i < s->nnever; i++) {
-		const sched_never_t *n = &s->never[i];
+	if (!s->never_live) {
+		for (int i = 0; i < SCHED_NEVER_MAX; i++)
+			s->never[i].ok = -1;
+		s->never_live = 1;
+	}
+	uint64_t h = (uint64_t)sh->num_gpu * 0x9e3779b97f4a7c15ULL ^
+		     (uint64_t)sh->gpu_milli * 0xc2b2ae3d27d4eb4fULL ^
+		     (uint64_t)sh->gpu_mem * 0x165667b19e3779f9ULL ^ sh->mask * 0x27d4eb2f165667c5ULL ^
+		     (uint64_t)sh->gang;
+	sched_never_t *slot = NULL;
 
-		if (n->num_gpu == sh->num_gpu && n->gpu_milli == sh->gpu_milli &&
-		    n->gang == sh->gang && n->gpu_mem == sh->gpu_mem && n->mask == sh->mask &&
-		    (n->mig[0] != 0) == sh->has_mig &&
-		    (!sh->has_mig || strcmp(n->mig, r->mig_profile) == 0))
+	h ^= h >> 29;
+	for (int p = 0; p < 8; p++) {
+		sched_never_t *n = &s->never[(h + (uint64_t)p) % SCHED_NEVER_MAX];
+
+		if (n->ok < 0) {
+			slot = n;
+			break;
+		}
+		if (never_same(n, sh, r))
 			return !n->ok;
 	}
 	place_request_t g = *r;
@@ -52,17 +76,15 @@ static int never_fits(sched_t *s, const sched_shape_t *sh, const place_request_t
 	g.memory_mib = 0;
 	int ok = place_fits_empty(&s->v[SCHED_V_BASE].c, &g);
 
-	if (s->nnever < SCHED_NEVER_MAX) {
-		sched_never_t *n = &s->never[s->nnever++];
-
-		memset(n, 0, sizeof *n);
-		n->num_gpu = sh->num_gpu;
-		n->gpu_milli = sh->gpu_milli;
-		n->gang = sh->gang;
-		n->gpu_mem = sh->gpu_mem;
-		n->mask = sh->mask;
-		n->ok = ok;
-		memcpy(n->mig, r->mig_profile, sizeof n->mig);
+	if (slot) {
+		memset(slot, 0, sizeof *slot);
+		slot->num_gpu = sh->num_gpu;
+		slot->gpu_milli = sh->gpu_milli;
+		slot->gang = sh->gang;
+		slot->gpu_mem = sh->gpu_mem;
+		slot->mask = sh->mask;
+		slot->ok = ok;
+		memcpy(slot->mig, r->mig_profile, sizeof slot->mig);
 	}
 	return !ok;
 }

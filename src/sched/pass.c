@@ -98,7 +98,7 @@ static int setup_cluster(sched_t *s, const place_cluster_t *c)
 	s->nresv = 0;
 	s->resv_k = -1;
 	s->resv_start = SCHED_INF;
-	s->nnever = 0;
+	s->never_live = 0;
 	s->nmmemo = 0;
 	if ((rc = sched_view_load(&s->v[SCHED_V_BASE], c)) ||
 	    (rc = sched_view_load(&s->v[SCHED_V_CUR], c)) ||

@@ -122,14 +122,15 @@ int sched_policy_check(const sched_policy_t *p)
 		return GH_EINVAL;
 	if (!limit_ok(&p->user_default) || !limit_ok(&p->group_default))
 		return GH_EINVAL;
+	if (p->nuser_limits < 0 || p->ngroup_limits < 0 || (p->nuser_limits && !p->user_limits) ||
+	    (p->ngroup_limits && !p->group_limits))
+		return GH_EINVAL;
 	for (int i = 0; i < p->nuser_limits; i++)
 		if (!limit_ok(&p->user_limits[i].limit))
 			return GH_EINVAL;
 	for (int i = 0; i < p->ngroup_limits; i++)
 		if (!limit_ok(&p->group_limits[i].limit))
 			return GH_EINVAL;
-	if ((p->nuser_limits && !p->user_limits) || (p->ngroup_limits && !p->group_limits))
-		return GH_EINVAL;
 	if (p->window_ms < 0 || p->half_life_ms < 0 || p->fairshare_weight < 0 ||
 	    p->pending_charge_s < 0 || p->aging_per_hour < 0 || p->preempt_tries < 0 ||
 	    p->reservations < 0 || p->plan_depth < 0 || p->release_ms < 0)

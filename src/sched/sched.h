@@ -41,14 +41,17 @@
  *         // {.node = 0, .gpu = position on node, .milli, .gpu_memory_mib}
  *     run[i] = (sched_running_t){ .id = session id, .user, .group, .cls,
  *                                 .idle, .start_ms, .slots = .., .nslots = .. };
+ *         // .idle = 1 for idle-warned sessions, .releasing = 1 for suspending
+ *         // and stopping ones, .end_ms when the end is known (batch limit)
  *     sched_cluster_take_running(&c, run, m);  // free amounts now exclude them
  *
  *     sched_req_t q[n];                        // queued sessions, oldest first
- *     sched_req_init(&q[i]);
- *     q[i].id = session id; q[i].user = ..; q[i].group = ..;
+ *     sched_req_init(&q[i]);                  // class: policy default (normal)
+ *     q[i].id = session id; q[i].user = ..; q[i].group = ..; q[i].cls = ..;
  *     q[i].enqueue_ms = ..;
  *     sched_req_set_gpu_milli(&q[i], session.gpu_milli); // 2000 = 2 GPUs, 500 = half
  *     gh_strlcpy(q[i].shape.models, session.gpu_model, sizeof q[i].shape.models);
+ *         // "" = any; names must be the cluster's model names ("A|B" = either)
  *
  *     sched_policy_t pol;  sched_policy_default(&pol);
  *     sched_t *s;          sched_create(&s);              // keep it; reuse each pass
@@ -60,6 +63,7 @@
  *         for (i < res.nadmits)      // start these
  *             res.admits[i].req_id; for (k < res.admits[i].nslots) {
  *                 const place_slot_t *sl = &res.admits[i].slots[k];
+ *                 if (sl->gpu < 0) continue;   // host CPU/memory only
  *                 gpu index = c.nodes[sl->node].gpus[sl->gpu].index;
  *                 sl->milli; sl->gpu_memory_mib; }
  *         for (i < res.npreempts)    // suspend (idle) or stop/requeue these
@@ -241,7 +245,8 @@ typedef struct {
 	int reserved;                    /* 1: holds the reservation (GPUs drain for it) */
 	/* the request's shape, for the reason text */
 	int num_gpu, gpu_milli;
-	uint64_t model_mask;             /* allowed cluster model ids, ~0 = any */
+	uint64_t model_mask;             /* allowed cluster model ids, ~0 = any (filled for
+					    capacity, reserved and never; ~0 otherwise) */
 } sched_wait_t;
 
 typedef struct {

@@ -26,7 +26,7 @@
 
 #define SCHED_INF        INT64_MAX
 #define SCHED_MISS_MAX   64   /* misfit shapes remembered per view */
-#define SCHED_NEVER_MAX  32   /* "could it ever fit" answers remembered per pass */
+#define SCHED_NEVER_MAX  512  /* "could it ever fit" answers per pass (hash slots) */
 
 /* Views: the placing ones first (cur, nores, rel), then the input as is. */
 enum { SCHED_V_CUR = 0, SCHED_V_NORES, SCHED_V_REL, SCHED_V_BASE, SCHED_V__COUNT };
@@ -110,7 +110,7 @@ typedef struct {
 	int32_t cum_n;
 } sched_end_t;
 
-/* "Could this GPU shape ever fit?" */
+/* "Could this GPU shape ever fit?" (ok: 0 never, 1 yes, -1 empty slot) */
 typedef struct {
 	int num_gpu, gpu_milli, gang, ok;
 	int64_t gpu_mem;
@@ -182,7 +182,7 @@ struct sched {
 	int resv_gpus;                   /* GPUs the holder asks for */
 	int64_t max_cpu, max_mem;        /* largest node, for "never fits" */
 	sched_never_t never[SCHED_NEVER_MAX];
-	int nnever;
+	int never_live;                  /* the table holds this pass' answers */
 	sched_mmemo_t mmemo[SCHED_MMEMO_MAX];
 	int nmmemo;
 

@@ -1,0 +1,229 @@
+/*
+ * hub_sched.c — the bridge between the hub and the scheduler (sched/).
+ *
+ * Each pass turns the hub's live state into sched/'s inputs, asks
+ * sched_decide() what to do, and carries the answer out:
+ *
+ *   hub                                   sched/
+ *   -------------------------------------+-------------------------------
+ *   GPU inventory (16 per node "local-k") | place_cluster_t nodes and GPUs
+ *   unhealthy or lost GPU                 | place_gpu_t.disabled
+ *   session holding GPUs                  | sched_running_t + its slots
+ *   queued session                        | sched_req_t (enqueue = created)
+ *   user / group                          | ids (groups numbered by name)
+ *   admission                             | allocations + state starting
+ *   preemption                            | the victim is stopped, with why
+ *   everyone still waiting                | queue position, ETA, reason
+ *
+ * Local GPUs can all be shared by fractions (MPS-style), so a 0.5 request
+ * packs onto a GPU another fraction already uses. Host CPU and memory are
+ * not scheduled by the local engine (nodes get unlimited amounts).
+ */
+#include "hub/hub_int.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "sched/sched.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NODE_GPUS PLACE_NODE_GPUS_MAX
+#define HOST_UNLIMITED ((int64_t)1 << 40)
+
+int hub_sched_open(hub_t *hub)
+{
+	sched_policy_default(&hub->policy);
+	return sched_create(&hub->sched);
+}
+
+void hub_sched_close(hub_t *hub)
+{
+	if (hub->sched)
+		sched_destroy(hub->sched);
+	hub->sched = NULL;
+}
+
+/* Small numbering of group names (ids must be stable within one pass). */
+static int64_t group_id(const hub_t *hub, const gh_user_t *u)
+{
+	if (!u || !u->group[0])
+		return 0;
+	for (int i = 0; i < hub->n_users; i++)
+		if (strcmp(hub->users[i].group, u->group) == 0)
+			return i + 1; /* first user carrying the name */
+	return 0;
+}
+
+static int build_cluster(hub_t *hub, place_cluster_t *c)
+{
+	int i, rc;
+	char name[32];
+
+	if ((rc = place_cluster_init(c)))
+		return rc;
+	for (i = 0; i < hub->n_gpus; i++) {
+		const hub_gpu_t *g = &hub->gpus[i];
+		int node = i / NODE_GPUS;
+		place_gpu_t *pg;
+		if (i % NODE_GPUS == 0) {
+			snprintf(name, sizeof(name), "local-%d", node);
+			if ((rc = place_cluster_add_node(c, name, HOST_UNLIMITED, HOST_UNLIMITED, NULL)))
+				return rc;
+		}
+		if ((rc = place_node_add_gpu(c, node, g->info.model, g->info.memory_mib, PLACE_SHARE_MPS, -1)))
+			return rc;
+		pg = &c->nodes[node].gpus[i % NODE_GPUS];
+		pg->index = i;
+		pg->disabled = !g->tel.healthy || g->tel.lost;
+	}
+	if (hub->n_gpus == 0)
+		rc = place_cluster_add_node(c, "local-0", HOST_UNLIMITED, HOST_UNLIMITED, NULL);
+	return rc;
+}
+
+typedef struct {
+	place_cluster_t cluster;
+	sched_running_t *run;
+	place_slot_t *slots;
+	sched_req_t *queue;
+	hub_session_t **queued;          /* queue[i] is queued[i] */
+	int nrun, nqueue;
+} pass_t;
+
+static void pass_free(pass_t *p)
+{
+	place_cluster_destroy(&p->cluster);
+	free(p->run);
+	free(p->slots);
+	free(p->queue);
+	free(p->queued);
+}
+
+static int build_pass(hub_t *hub, pass_t *p)
+{
+	int i, k, nslots = 0, rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = build_cluster(hub, &p->cluster)))
+		return rc;
+	for (i = 0; i < hub->n_sessions; i++)
+		nslots += hub->sessions[i].n_allocs;
+	p->run = calloc((size_t)hub->n_sessions + 1, sizeof(*p->run));
+	p->slots = calloc((size_t)nslots + 1, sizeof(*p->slots));
+	p->queue = calloc((size_t)hub->n_sessions + 1, sizeof(*p->queue));
+	p->queued = calloc((size_t)hub->n_sessions + 1, sizeof(*p->queued));
+	if (!p->run || !p->slots || !p->queue || !p->queued)
+		return GH_ENOMEM;
+	nslots = 0;
+	for (i = 0; i < hub->n_sessions; i++) {
+		hub_session_t *hs = &hub->sessions[i];
+		const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+		if (hs->n_allocs > 0) {
+			sched_running_t *r = &p->run[p->nrun++];
+			r->id = hs->s.id;
+			r->user = hs->s.user_id;
+			r->group = group_id(hub, u);
+			r->cls = hub->policy.default_class;
+			r->releasing = hs->s.state == GH_SESS_STOPPING || hs->s.state == GH_SESS_SUSPENDING;
+			r->start_ms = hs->s.started_at ? hs->s.started_at : hs->s.updated_at;
+			r->slots = &p->slots[nslots];
+			for (k = 0; k < hs->n_allocs; k++) {
+				place_slot_t *sl = &p->slots[nslots++];
+				sl->node = hs->allocs[k].gpu_index / NODE_GPUS;
+				sl->gpu = hs->allocs[k].gpu_index % NODE_GPUS;
+				sl->milli = hs->allocs[k].milli;
+				sl->gpu_memory_mib = hs->allocs[k].memory_mib;
+			}
+			r->nslots = hs->n_allocs;
+		} else if (hs->s.state == GH_SESS_QUEUED) {
+			sched_req_t *q = &p->queue[p->nqueue];
+			sched_req_init(q);
+			q->id = hs->s.id;
+			q->user = hs->s.user_id;
+			q->group = group_id(hub, u);
+			q->enqueue_ms = hs->s.created_at;
+			if (sched_req_set_gpu_milli(q, hs->s.gpu_milli) != 0)
+				continue;
+			gh_strlcpy(q->shape.models, hs->s.gpu_model, sizeof(q->shape.models));
+			q->shape.cpu_milli = 0;
+			q->shape.memory_mib = 0;
+			p->queued[p->nqueue++] = hs;
+		}
+	}
+	return sched_cluster_take_running(&p->cluster, p->run, p->nrun);
+}
+
+static hub_session_t *queued_by_id(pass_t *p, int64_t id)
+{
+	for (int i = 0; i < p->nqueue; i++)
+		if (p->queued[i]->s.id == id)
+			return p->queued[i];
+	return NULL;
+}
+
+void hub_schedule(hub_t *hub, int64_t now)
+{
+	pass_t p;
+	sched_input_t in;
+	sched_result_t res;
+	char why[GH_TEXT_MAX];
+	int i, k, rc;
+
+	rc = build_pass(hub, &p);
+	if (rc) {
+		GH_ERROR("cannot prepare a scheduling pass: %s", gh_strerror(rc));
+		pass_free(&p);
+		return;
+	}
+	if (p.nqueue == 0) {
+		pass_free(&p);
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.cluster = &p.cluster;
+	in.queue = p.queue;
+	in.nqueue = p.nqueue;
+	in.running = p.run;
+	in.nrunning = p.nrun;
+	in.policy = &hub->policy;
+	in.now_ms = now;
+	rc = sched_decide(hub->sched, &in, &res);
+	if (rc) {
+		GH_ERROR("the scheduler refused its input: %s", gh_strerror(rc));
+		pass_free(&p);
+		return;
+	}
+	for (i = 0; i < res.nadmits; i++) {
+		const sched_admit_t *a = &res.admits[i];
+		hub_session_t *hs = queued_by_id(&p, a->req_id);
+		int picks[PLACE_REQ_SLOTS_MAX], millis[PLACE_REQ_SLOTS_MAX], n = 0;
+		if (!hs)
+			continue;
+		for (k = 0; k < a->nslots; k++) {
+			const place_slot_t *sl = &a->slots[k];
+			if (sl->gpu < 0)
+				continue;
+			picks[n] = p.cluster.nodes[sl->node].gpus[sl->gpu].index;
+			millis[n++] = sl->milli;
+		}
+		if (hub_admit(hub, hs, picks, millis, n) != 0)
+			GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
+	}
+	for (i = 0; i < res.npreempts; i++) {
+		const sched_preempt_t *pr = &res.preempts[i];
+		sched_preempt_reason(pr, why, sizeof(why));
+		GH_INFO("session %lld is preempted: %s", (long long)pr->alloc_id, why);
+		hub_session_stop(hub, pr->alloc_id, 0, why);
+	}
+	for (i = 0; i < res.nwaits; i++) {
+		const sched_wait_t *w = &res.waits[i];
+		hub_session_t *hs = queued_by_id(&p, w->req_id);
+		if (!hs)
+			continue;
+		sched_wait_reason(w, &p.cluster, why, sizeof(why));
+		hub_queue_update(hub, hs, w->position, w->eta_s, why);
+	}
+	pass_free(&p);
+}
