@@ -58,6 +58,9 @@ typedef struct { char *engine, *stop_grace_s; } cfg_runtime_t;
 typedef struct { char *max_body_bytes, *cookie_secure; } cfg_http_t;
 typedef struct { char *login_ttl_hours, *token_ttl_days; } cfg_auth_t;
 typedef struct { char *max_per_user; } cfg_sessions_t;
+typedef struct {
+	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions;
+} cfg_sched_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -68,6 +71,7 @@ typedef struct {
 	cfg_http_t *http;
 	cfg_auth_t *auth;
 	cfg_sessions_t *sessions;
+	cfg_sched_t *sched;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -117,6 +121,14 @@ static const cyaml_schema_field_t cfg_sessions_fields[] = {
 	CFG_LEAF("max_per_user", cfg_sessions_t, max_per_user, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_sched_fields[] = {
+	CFG_LEAF("placement", cfg_sched_t, placement, CFG_LEN(sched_placement)),
+	CFG_LEAF("half_life_hours", cfg_sched_t, half_life_hours, CYAML_UNLIMITED),
+	CFG_LEAF("user_gpus", cfg_sched_t, user_gpus, CYAML_UNLIMITED),
+	CFG_LEAF("group_gpus", cfg_sched_t, group_gpus, CYAML_UNLIMITED),
+	CFG_LEAF("user_sessions", cfg_sched_t, user_sessions, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -128,6 +140,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("http", http, cfg_http_fields),
 	CFG_SECTION("auth", auth, cfg_auth_fields),
 	CFG_SECTION("sessions", sessions, cfg_sessions_fields),
+	CFG_SECTION("sched", sched, cfg_sched_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -166,6 +179,13 @@ const cfg_key_t cfg_keys[] = {
 		token_ttl_days, 0, 3650, 1),
 	CFG_KEY("sessions.max_per_user", CFG_INT, CFG_S_SESSIONS, cfg_sessions_t, max_per_user,
 		max_sessions_per_user, 1, 1000, 1),
+	CFG_KEY("sched.placement", CFG_TEXT, CFG_S_SCHED, cfg_sched_t, placement, sched_placement, 0, 0, 1),
+	CFG_KEY("sched.half_life_hours", CFG_INT, CFG_S_SCHED, cfg_sched_t, half_life_hours,
+		sched_half_life_hours, 1, 87600, 1),
+	CFG_KEY("sched.user_gpus", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_gpus, sched_user_gpus, 0, 4096, 1),
+	CFG_KEY("sched.group_gpus", CFG_INT, CFG_S_SCHED, cfg_sched_t, group_gpus, sched_group_gpus, 0, 4096, 1),
+	CFG_KEY("sched.user_sessions", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_sessions,
+		sched_user_sessions, 0, 1000, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -242,6 +262,11 @@ void config_defaults(gh_config_t *cfg)
 	cfg->login_ttl_hours = 12;
 	cfg->token_ttl_days = 90;
 	cfg->max_sessions_per_user = 10;
+	gh_strlcpy(cfg->sched_placement, "gpuhub", sizeof cfg->sched_placement);
+	cfg->sched_half_life_hours = 168;
+	cfg->sched_user_gpus = 0;
+	cfg->sched_group_gpus = 0;
+	cfg->sched_user_sessions = 0;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -368,6 +393,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_HTTP] = d->http;
 	sect[CFG_S_AUTH] = d->auth;
 	sect[CFG_S_SESSIONS] = d->sessions;
+	sect[CFG_S_SCHED] = d->sched;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;
@@ -521,6 +547,8 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
 	static const char *const drivers[] = { "sqlite", "postgres", NULL };
 	static const char *const engines[] = { "local", NULL };
+	static const char *const placements[] = { "random", "firstfit", "bestfit", "packing",
+						  "dotprod", "fgd", "gpuhub", NULL };
 	char host[CONFIG_STR];
 	int port;
 
@@ -563,6 +591,10 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	if (!cfg_one_of(cfg->runtime, engines))
 		return cfg_bad(errmsg, errlen, "runtime.engine: '%s' is not a known engine (local)",
 			       cfg->runtime);
+	if (!cfg_one_of(cfg->sched_placement, placements))
+		return cfg_bad(errmsg, errlen,
+			       "sched.placement: '%s' is not random, firstfit, bestfit, packing, dotprod, "
+			       "fgd or gpuhub", cfg->sched_placement);
 	return cfg_ranges_ok(cfg, errmsg, errlen);
 }
 

@@ -24,9 +24,15 @@
  *   auth.login_ttl_hours      login_ttl_hours   12
  *   auth.token_ttl_days       token_ttl_days    90   (default expiry; 0 = never)
  *   sessions.max_per_user     max_sessions_per_user 10
+ *   sched.placement           sched_placement   "gpuhub" (random|firstfit|bestfit|
+ *                                               packing|dotprod|fgd|gpuhub)
+ *   sched.half_life_hours     sched_half_life_hours 168 (fair-share usage decay)
+ *   sched.user_gpus           sched_user_gpus   0 = no quota (GPUs a user may hold)
+ *   sched.group_gpus          sched_group_gpus  0 = no quota (GPUs a group may hold)
+ *   sched.user_sessions       sched_user_sessions 0 = no limit (sessions holding GPUs)
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
- * sessions.max_per_user. The rest needs a restart (config_diff_restart()).
+ * sessions.max_per_user, sched.*. The rest needs a restart (config_diff_restart()).
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -53,6 +59,11 @@ typedef struct {
 	int login_ttl_hours;
 	int token_ttl_days;
 	int max_sessions_per_user;
+	char sched_placement[16];
+	int sched_half_life_hours;
+	int sched_user_gpus;
+	int sched_group_gpus;
+	int sched_user_sessions;
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

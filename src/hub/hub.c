@@ -196,6 +196,12 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	hub->cfg.token_ttl_days = cfg->token_ttl_days;
 	hub->cfg.max_body_bytes = cfg->max_body_bytes;
 	hub->cfg.max_sessions_per_user = cfg->max_sessions_per_user;
+	memcpy(hub->cfg.sched_placement, cfg->sched_placement, sizeof(cfg->sched_placement));
+	hub->cfg.sched_half_life_hours = cfg->sched_half_life_hours;
+	hub->cfg.sched_user_gpus = cfg->sched_user_gpus;
+	hub->cfg.sched_group_gpus = cfg->sched_group_gpus;
+	hub->cfg.sched_user_sessions = cfg->sched_user_sessions;
+	hub_sched_configure(hub);
 	GH_INFO("configuration reloaded");
 }
 

@@ -88,6 +88,8 @@ void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);
+/* (Re)builds the policy from the configuration's sched.* keys. */
+void hub_sched_configure(hub_t *hub);
 void hub_sched_close(hub_t *hub);
 
 /* hub_ident.c */

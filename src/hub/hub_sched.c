@@ -32,9 +32,27 @@
 #define NODE_GPUS PLACE_NODE_GPUS_MAX
 #define HOST_UNLIMITED ((int64_t)1 << 40)
 
+void hub_sched_configure(hub_t *hub)
+{
+	const gh_config_t *cfg = &hub->cfg;
+	sched_policy_t *p = &hub->policy;
+
+	sched_policy_default(p);
+	if (place_policy_parse(cfg->sched_placement, &p->placement) != 0)
+		p->placement = PLACE_GPUHUB;
+	p->half_life_ms = (int64_t)cfg->sched_half_life_hours * 3600 * 1000;
+	if (cfg->sched_user_gpus > 0)
+		p->user_default.gpu_milli = p->user_default.gpu_milli_max = (int64_t)cfg->sched_user_gpus * 1000;
+	if (cfg->sched_group_gpus > 0)
+		p->group_default.gpu_milli = p->group_default.gpu_milli_max = (int64_t)cfg->sched_group_gpus * 1000;
+	if (cfg->sched_user_sessions > 0)
+		p->user_default.sessions = cfg->sched_user_sessions;
+	hub->sched_dirty = 1;
+}
+
 int hub_sched_open(hub_t *hub)
 {
-	sched_policy_default(&hub->policy);
+	hub_sched_configure(hub);
 	return sched_create(&hub->sched);
 }
 

@@ -123,7 +123,8 @@ static void random_running(fx_t *f, prng_t *p)
 
 static void random_queue(fx_t *f, prng_t *p)
 {
-	int n = below(p, 24);
+	/* mostly short queues; one in 20 long enough for the radix order */
+	int n = below(p, 20) == 0 ? 64 + below(p, 150) : below(p, 24);
 
 	for (int i = 0; i < n; i++) {
 		sched_req_t *r = &f->q[f->nq++];
