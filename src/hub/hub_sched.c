@@ -144,6 +144,7 @@ static int build_pass(hub_t *hub, pass_t *p)
 			r->user = hs->s.user_id;
 			r->group = group_id(hub, u);
 			r->cls = hub->policy.default_class;
+			r->idle = hs->s.state == GH_SESS_IDLE_WARNED;
 			r->releasing = hs->s.state == GH_SESS_STOPPING || hs->s.state == GH_SESS_SUSPENDING;
 			r->start_ms = hs->s.started_at ? hs->s.started_at : hs->s.updated_at;
 			r->slots = &p->slots[nslots];
