@@ -21,12 +21,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+struct watch {
+	void (*cb)(void *ctx);
+	void *ctx;
+};
+
 struct http_server {
 	h2o_globalconf_t config;
 	h2o_context_t ctx;
 	h2o_accept_ctx_t accept_ctx;
 	h2o_evloop_t *loop;
 	h2o_socket_t *listener;
+	h2o_socket_t *watched;
+	struct watch watch;
 	int fd;
 	int port;
 	size_t max_body;
@@ -154,6 +161,11 @@ int http_server_shutdown(http_server_t *srv, int timeout_ms)
 		h2o_socket_close(srv->listener);
 		srv->listener = NULL;
 	}
+	if (srv->watched) {
+		h2o_socket_read_stop(srv->watched);
+		h2o_socket_close(srv->watched); /* closes our dup, not the owner's fd */
+		srv->watched = NULL;
+	}
 	/* idle keep-alive connections close now, busy ones after their response */
 	h2o_context_request_shutdown(&srv->ctx);
 	while (!h2o_linklist_is_empty(&srv->ctx.http1._conns) && gh_mono_ns() < deadline)
@@ -197,6 +209,34 @@ void http_server_set_max_body(http_server_t *srv, size_t max_body)
 {
 	srv->max_body = max_body;
 	srv->config.max_request_entity_size = max_body * 4 + 4096;
+}
+
+static void on_watch(h2o_socket_t *sock, const char *err)
+{
+	http_server_t *srv = sock->data;
+	if (err != NULL)
+		return;
+	h2o_buffer_consume(&sock->input, sock->input->size);
+	srv->watch.cb(srv->watch.ctx);
+}
+
+int http_server_watch(http_server_t *srv, int fd, void (*cb)(void *ctx), void *ctx)
+{
+	if (srv->watched)
+		return GH_EEXIST;
+	srv->watch.cb = cb;
+	srv->watch.ctx = ctx;
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0); /* h2o closes what it watches */
+	if (fd < 0)
+		return GH_EIO;
+	srv->watched = h2o_evloop_socket_create(srv->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+	if (!srv->watched) {
+		close(fd);
+		return GH_EIO;
+	}
+	srv->watched->data = srv;
+	h2o_socket_read_start(srv->watched, on_watch);
+	return 0;
 }
 
 /* --- answers --- */

@@ -37,6 +37,9 @@ h2o_context_t *http_server_context(http_server_t *srv);
 /* Port actually bound (useful with port 0). */
 int http_server_port(http_server_t *srv);
 void http_server_set_max_body(http_server_t *srv, size_t max_body);
+/* Calls cb(ctx) on the loop thread whenever fd becomes readable (the fd
+ * is drained by h2o's read; cb must not read it). */
+int http_server_watch(http_server_t *srv, int fd, void (*cb)(void *ctx), void *ctx);
 /* Sets the ctx passed to the request callback. */
 void http_server_set_callback_ctx(http_server_t *srv, void *ctx);
 size_t http_server_max_body(http_server_t *srv);

@@ -135,6 +135,10 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 	rc = rt_open(&hub->rt, cfg->runtime, cfg->data_dir, errmsg, errlen);
 	if (rc)
 		goto fail;
+	if ((rc = worker_create(&hub->worker, 2))) {
+		snprintf(errmsg, errlen, "cannot start worker threads: %s", gh_strerror(rc));
+		goto fail;
+	}
 	if ((rc = hub_sched_open(hub))) {
 		snprintf(errmsg, errlen, "cannot create the scheduler: %s", gh_strerror(rc));
 		goto fail;
@@ -163,6 +167,10 @@ void hub_close(hub_t *hub)
 {
 	if (!hub)
 		return;
+	/* finish workspace starts in flight: their results are recorded */
+	if (hub->worker)
+		worker_destroy(hub->worker);
+	hub->worker = NULL;
 	while (hub->subs) {
 		struct hub_sub *s = hub->subs;
 		hub->subs = s->next;
@@ -205,9 +213,13 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	GH_INFO("configuration reloaded");
 }
 
+int hub_wakeup_fd(const hub_t *hub) { return worker_fd(hub->worker); }
+
 int hub_tick(hub_t *hub)
 {
 	int64_t now = gh_now_ms();
+
+	worker_drain(hub->worker);
 
 	if (now >= hub->next_gpu_poll) {
 		hub_gpu_poll(hub, now);

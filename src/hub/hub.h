@@ -33,6 +33,7 @@ typedef struct {
 	int queue_position;              /* 1-based while queued, else 0 */
 	int64_t eta_s;                   /* seconds while queued, -1 = unknown */
 	int64_t probe_deadline;          /* ms: starting must be ready by then */
+	int start_pending;               /* a worker is starting its workspace */
 	uint64_t rev;                    /* bumped on every change of the above */
 	char *view;                      /* cached API JSON of revision view_rev (owned) */
 	uint64_t view_rev;
@@ -57,6 +58,9 @@ typedef struct {
  * empty store, and reconciles sessions with the runtime. */
 int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen);
 void hub_close(hub_t *hub);
+/* An fd that becomes readable when blocking work finished on a worker
+ * thread; the loop watches it and then calls hub_tick(). */
+int hub_wakeup_fd(const hub_t *hub);
 /* Periodic work: GPU telemetry and faults, runtime probes, scheduling.
  * Returns the number of milliseconds until it wants to run again. */
 int hub_tick(hub_t *hub);

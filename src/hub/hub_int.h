@@ -15,6 +15,7 @@
 #define GH_HUB_INT_H
 
 #include "hub/hub.h"
+#include "hub/worker.h"
 #include "runtime/runtime.h"
 #include "sched/sched.h"
 
@@ -51,6 +52,7 @@ struct hub {
 	int n_pending;
 	int in_txn;
 
+	gh_worker_t *worker;                 /* blocking work (workspace starts) */
 	sched_t *sched;                      /* scheduler state, reused each pass */
 	sched_policy_t policy;
 

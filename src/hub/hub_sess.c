@@ -361,75 +361,116 @@ void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s
 
 /* --- runtime work --- */
 
-static void start_workspace(hub_t *hub, hub_session_t *hs)
-{
-	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
-	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+/* A workspace start, prepared on the loop thread and run on a worker:
+ * every string the runtime needs is copied in, so the worker touches no
+ * hub state. */
+typedef struct {
+	int64_t session_id;
+	gh_rt_t *rt;
 	hub_env_info_t info;
+	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80];
+	char user[GH_NAME_MAX], name[GH_NAME_MAX], env_name[GH_NAME_MAX];
+	char env[RT_MAX_ENV][CONFIG_STR + 64];
 	rt_spec_t spec;
-	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80], ref[GH_TEXT_MAX], err[512];
-	char devs[256], e_id[48], e_user[96], e_name[96], e_env[96], e_cvd[300], e_nvd[300], e_rep[CONFIG_STR + 64];
-	char e_url[GH_TEXT_MAX + 32], url[GH_TEXT_MAX];
-	size_t off = 0;
-	int i, k = 0, rc;
+	int rc;
+	char ref[GH_TEXT_MAX];
+	char err[512];
+} start_job_t;
 
-	if (!e || !u || hub_env_info(e, rt_name(hub->rt), &info) != 0) {
-		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
-		                   "its environment no longer exists or cannot run here");
-		return;
-	}
-	snprintf(workdir, sizeof(workdir), "%s/sessions/%lld", hub->cfg.data_dir, (long long)hs->s.id);
-	snprintf(logp, sizeof(logp), "%s/sessions/%lld.log", hub->cfg.data_dir, (long long)hs->s.id);
-	memset(&spec, 0, sizeof(spec));
-	spec.session_id = hs->s.id;
-	spec.user = u->name;
-	spec.session_name = hs->s.name;
-	spec.env_name = e->name;
-	spec.argv = info.argv;
-	spec.workdir = workdir;
-	spec.log_path = logp;
-	devs[0] = '\0';
-	for (i = 0; i < hs->n_allocs && off + 8 < sizeof(devs); i++)
-		off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%d", i ? "," : "", hs->allocs[i].gpu_index);
-	hub_session_url(hub, hs, url, sizeof(url));
-	snprintf(e_id, sizeof(e_id), "GPUHUB_SESSION_ID=%lld", (long long)hs->s.id);
-	snprintf(e_user, sizeof(e_user), "GPUHUB_USER=%s", u->name);
-	snprintf(e_name, sizeof(e_name), "GPUHUB_SESSION_NAME=%s", hs->s.name);
-	snprintf(e_env, sizeof(e_env), "GPUHUB_ENV=%s", e->name);
-	snprintf(e_cvd, sizeof(e_cvd), "CUDA_VISIBLE_DEVICES=%s", devs);
-	snprintf(e_nvd, sizeof(e_nvd), "NVIDIA_VISIBLE_DEVICES=%s", devs[0] ? devs : "void");
-	snprintf(e_rep, sizeof(e_rep), "GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
-	snprintf(e_url, sizeof(e_url), "GPUHUB_BASE_URL=%s", url);
-	spec.env[k++] = e_id;
-	spec.env[k++] = e_user;
-	spec.env[k++] = e_name;
-	spec.env[k++] = e_env;
-	spec.env[k++] = e_cvd;
-	spec.env[k++] = e_nvd;
-	spec.env[k++] = e_url;
-	if (gpu_src_simulated(hub->gpu))
-		spec.env[k++] = e_rep;
-	spec.env[k] = NULL;
+static void start_run(void *vjob)
+{
+	start_job_t *job = vjob;
+	job->rc = rt_start(job->rt, &job->spec, job->ref, sizeof(job->ref), job->err, sizeof(job->err));
+}
 
-	err[0] = '\0';
-	rc = rt_start(hub->rt, &spec, ref, sizeof(ref), err, sizeof(err));
-	if (rc) {
-		char reason[GH_TEXT_MAX];
-		snprintf(reason, sizeof(reason), "the workspace could not start: %.200s", err);
-		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", reason);
-		return;
-	}
-	if (hub_txn_begin(hub) == 0) {
-		gh_strlcpy(hs->s.runtime_ref, ref, sizeof(hs->s.runtime_ref));
+static void start_done(void *ctx, void *vjob)
+{
+	hub_t *hub = ctx;
+	start_job_t *job = vjob;
+	hub_session_t *hs = hub_session_mut(hub, job->session_id);
+
+	if (hs)
+		hs->start_pending = 0;
+	if (job->rc) {
+		if (hs && hs->s.state == GH_SESS_STARTING) {
+			char reason[GH_TEXT_MAX];
+			snprintf(reason, sizeof(reason), "the workspace could not start: %.200s", job->err);
+			hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", reason);
+		}
+	} else if (!hs || hs->s.state != GH_SESS_STARTING || hs->s.runtime_ref[0]) {
+		/* stopped or deleted while it was starting: no orphan */
+		rt_signal_stop(hub->rt, job->ref, 1);
+	} else if (hub_txn_begin(hub) == 0) {
+		gh_strlcpy(hs->s.runtime_ref, job->ref, sizeof(hs->s.runtime_ref));
 		if (store_session_put(hub->store, &hs->s) == 0 &&
 		    hub_emit(hub, hs->s.id, hs->s.user_id, "session.process_started", GH_SESS_STARTING, 60,
 		             "workspace process started; waiting for it to be ready") == 0)
 			hub_txn_commit(hub);
 		else
 			hub_txn_rollback(hub);
+		hs->probe_deadline = gh_now_ms() + 120000;
+		hub->work_due = 1;
 	}
-	hs->probe_deadline = gh_now_ms() + 120000;
-	hub->work_due = 1;
+	free(job);
+}
+
+static void start_workspace(hub_t *hub, hub_session_t *hs)
+{
+	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
+	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+	start_job_t *job;
+	char devs[256], url[GH_TEXT_MAX];
+	size_t off = 0;
+	int i, k = 0;
+
+	job = calloc(1, sizeof(*job));
+	if (!job)
+		return; /* retried at the next tick */
+	if (!e || !u || hub_env_info(e, rt_name(hub->rt), &job->info) != 0) {
+		free(job);
+		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+		                   "its environment no longer exists or cannot run here");
+		return;
+	}
+	/* argv points into info.argv_buf: keep it pointing into the copy */
+	for (i = 0; job->info.argv[i]; i++)
+		job->info.argv[i] = job->info.argv_buf + (job->info.argv[i] - job->info.argv_buf);
+	job->session_id = hs->s.id;
+	job->rt = hub->rt;
+	snprintf(job->workdir, sizeof(job->workdir), "%s/sessions/%lld", hub->cfg.data_dir, (long long)hs->s.id);
+	snprintf(job->logp, sizeof(job->logp), "%s/sessions/%lld.log", hub->cfg.data_dir, (long long)hs->s.id);
+	gh_strlcpy(job->user, u->name, sizeof(job->user));
+	gh_strlcpy(job->name, hs->s.name, sizeof(job->name));
+	gh_strlcpy(job->env_name, e->name, sizeof(job->env_name));
+	devs[0] = '\0';
+	for (i = 0; i < hs->n_allocs && off + 8 < sizeof(devs); i++)
+		off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%d", i ? "," : "", hs->allocs[i].gpu_index);
+	hub_session_url(hub, hs, url, sizeof(url));
+	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SESSION_ID=%lld", (long long)hs->s.id);
+	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_USER=%s", u->name);
+	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SESSION_NAME=%s", hs->s.name);
+	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_ENV=%s", e->name);
+	snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_VISIBLE_DEVICES=%s", devs);
+	snprintf(job->env[k++], sizeof(job->env[0]), "NVIDIA_VISIBLE_DEVICES=%s", devs[0] ? devs : "void");
+	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_BASE_URL=%s", url);
+	if (gpu_src_simulated(hub->gpu))
+		snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
+	job->spec.session_id = hs->s.id;
+	job->spec.user = job->user;
+	job->spec.session_name = job->name;
+	job->spec.env_name = job->env_name;
+	job->spec.argv = job->info.argv;
+	job->spec.workdir = job->workdir;
+	job->spec.log_path = job->logp;
+	for (i = 0; i < k; i++)
+		job->spec.env[i] = job->env[i];
+	job->spec.env[k] = NULL;
+
+	if (worker_submit(hub->worker, job, start_run, start_done, hub) != 0) {
+		free(job);
+		return;
+	}
+	hs->start_pending = 1;
 }
 
 static void stop_progress(hub_t *hub, hub_session_t *hs, int64_t now)
@@ -453,7 +494,8 @@ void hub_sessions_work(hub_t *hub, int64_t now)
 		switch (hs->s.state) {
 		case GH_SESS_STARTING:
 			if (!hs->s.runtime_ref[0]) {
-				start_workspace(hub, hs);
+				if (!hs->start_pending)
+					start_workspace(hub, hs);
 				break;
 			}
 			st = rt_probe(hub->rt, hs->s.runtime_ref);

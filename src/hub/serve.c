@@ -24,6 +24,9 @@
 
 static volatile sig_atomic_t got_term, got_hup;
 
+/* Finished worker jobs: the loop turn ends and hub_tick() drains them. */
+static void wake(void *ctx) { (void)ctx; }
+
 static void on_term(int sig) { (void)sig; got_term = 1; }
 static void on_hup(int sig) { (void)sig; got_hup = 1; }
 
@@ -199,6 +202,8 @@ int serve_main(int argc, char **argv)
 	if (api_create(&api, hub, srv) != 0)
 		goto out;
 	http_server_set_callback_ctx(srv, api);
+	if (http_server_watch(srv, hub_wakeup_fd(hub), wake, hub) != 0)
+		GH_WARN("cannot watch the worker queue; finished work is picked up once a second");
 	GH_INFO("gpuhub %s serving on http://%s:%d/ (data dir %s, GPUs: %s%s)", GH_VERSION,
 	        host[0] ? host : "0.0.0.0", http_server_port(srv), cfg.data_dir, hub_gpu_source(hub),
 	        hub_gpus_simulated(hub) ? ", SIMULATED" : "");

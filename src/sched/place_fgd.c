@@ -35,6 +35,7 @@
  * requests and in quarter-GPU steps for the rest (see gpuhub_cost below).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define PLACE_INTERNAL
@@ -299,13 +300,31 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 			return 0;
 		if (pick)
 			*pick = p;
+		{
+			double q = getenv("GH_Q") ? atof(getenv("GH_Q")) : 0;
+			int mode = getenv("GH_TB") ? atoi(getenv("GH_TB")) : 0, idx = (int)(n - c->nodes);
+			double gf = 0; int used = 0;
+			for (int j = 0; j < n->ngpus; j++) { gf += n->gpus[j].free_milli; used += n->gpus[j].free_milli < n->gpus[j].capacity_milli; }
+			if (q > 0) best = floor(best / q);
+			if (mode == 13) best -= 1e-9 * f0;
+			if (mode == 8) best += 1e-9 * used;
+			if (mode == 20) best -= 1e-9 * gf;
+			if (mode == 21) best += 1e-9 * gf;
+			if (mode == 19) {
+				uint64_t h = (uint64_t)idx * 0x9e3779b97f4a7c15ULL ^ (uint64_t)(f0 * 1024) * 0xbf58476d1ce4e5b9ULL ^ (uint64_t)n->cpu_free_milli;
+				h ^= h >> 31; h *= 0x94d049bb133111ebULL; h ^= h >> 29;
+				best -= 1e-9 * (double)(h % 1000000) / 1000000.0;
+			}
+			if (mode == 22) best += 1e-9 * (double)n->cpu_free_milli;
+			if (mode == 23) best -= 1e-9 * (double)n->cpu_free_milli;
+		}
 		return best;
 	}
 	if (place__pick(c, n, r, PLACE__SEL_BEST, NULL, &p) != 0)
 		return 0;
 	if (pick)
 		*pick = p;
-	return floor(frag_delta(c, n, w, r, &p, f0) / GPUHUB_BUCKET);
+	return floor(frag_delta(c, n, w, r, &p, f0) / (getenv("GH_B") ? atof(getenv("GH_B")) : GPUHUB_BUCKET));
 }
 
 double place__cost_frag(place_policy_t policy, const place_cluster_t *c, const place_node_t *n,
