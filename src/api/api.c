@@ -30,6 +30,10 @@ int api_create(api_t **out, hub_t *hub, http_server_t *srv)
 		return GH_ENOMEM;
 	api->hub = hub;
 	api->srv = srv;
+	if (proxy_create(&api->proxy, hub, http_server_context(srv)) != 0) {
+		free(api);
+		return GH_ENOMEM;
+	}
 	api->openapi = gh_openapi_start;
 	api->openapi_len = (size_t)(gh_openapi_end - gh_openapi_start);
 	*out = api;
@@ -41,6 +45,7 @@ void api_destroy(api_t *api)
 	if (!api)
 		return;
 	api_streams_close(api);
+	proxy_destroy(api->proxy);
 	free(api);
 }
 
@@ -294,6 +299,14 @@ int api_handle(void *ctx, h2o_req_t *req)
 	int path_matched = 0;
 	char allow[64] = "";
 
+	if (strncmp(path, "/user/", 6) == 0) {
+		if (strstr(path, "/../") || strstr(path, "/./") || strstr(path, "//")) {
+			http_send_error(req, 400, "invalid", NULL, "the path must not contain '.', '..' or '//' segments");
+			return 0;
+		}
+		proxy_handle(api->proxy, req, authenticate(&r));
+		return 0;
+	}
 	if (strncmp(path, API_PREFIX, sizeof(API_PREFIX) - 1) != 0 ||
 	    (path[sizeof(API_PREFIX) - 1] != '/' && path[sizeof(API_PREFIX) - 1] != '\0')) {
 		if (strcmp(path, "/") == 0 && (http_method_is(req, "GET") || http_method_is(req, "HEAD")))

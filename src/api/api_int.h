@@ -6,6 +6,7 @@
 #define GH_API_INT_H
 
 #include "api/api.h"
+#include "proxy/proxy.h"
 #include <jansson.h>
 
 #define API_MAX_PARAMS 3
@@ -18,6 +19,7 @@ struct api {
 	const char *openapi;             /* embedded document (api_openapi.c) */
 	size_t openapi_len;
 	api_stream_t *streams;           /* open SSE streams */
+	proxy_t *proxy;                  /* /user/<user>/<session>/ */
 };
 
 typedef struct {

@@ -17,6 +17,8 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <sodium.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -75,6 +77,48 @@ static int take_lock(hub_t *hub, char *errmsg, size_t errlen)
 	return 0;
 }
 
+/* Loads <data_dir>/secret, creating it (mode 0600) on the first start. */
+static int load_secret(hub_t *hub, char *errmsg, size_t errlen)
+{
+	char path[CONFIG_STR + 32];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/secret", hub->cfg.data_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, hub->secret, sizeof(hub->secret));
+		close(fd);
+		if (n == (ssize_t)sizeof(hub->secret))
+			return 0;
+		snprintf(errmsg, errlen, "%s is damaged (expected %zu bytes); remove it to make a new one", path,
+		         sizeof(hub->secret));
+		return GH_EIO;
+	}
+	randombytes_buf(hub->secret, sizeof(hub->secret));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, hub->secret, sizeof(hub->secret)) != (ssize_t)sizeof(hub->secret) || fsync(fd) != 0) {
+		snprintf(errmsg, errlen, "cannot write %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return GH_EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+void hub_workspace_token(const hub_t *hub, int64_t id, char out[33])
+{
+	unsigned char mac[crypto_auth_hmacsha256_BYTES];
+	char msg[48];
+	int n = snprintf(msg, sizeof(msg), "workspace:%lld", (long long)id);
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, hub->secret, sizeof(hub->secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg, (unsigned long long)n);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_bin2hex(out, 33, mac, 16);
+}
+
 static void gpus_load(hub_t *hub)
 {
 	int i, n = gpu_count(hub->gpu);
@@ -112,6 +156,8 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 	}
 	rc = take_lock(hub, errmsg, errlen);
 	if (rc)
+		goto fail;
+	if ((rc = load_secret(hub, errmsg, errlen)))
 		goto fail;
 	snprintf(sub, sizeof(sub), "%s/sessions", cfg->data_dir);
 	mkdir(sub, 0750);

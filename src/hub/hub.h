@@ -34,6 +34,7 @@ typedef struct {
 	int64_t eta_s;                   /* seconds while queued, -1 = unknown */
 	int64_t probe_deadline;          /* ms: starting must be ready by then */
 	int start_pending;               /* a worker is starting its workspace */
+	int strip_prefix;                /* proxy strips /user/<u>/<s> (code-server) */
 	uint64_t rev;                    /* bumped on every change of the above */
 	char *view;                      /* cached API JSON of revision view_rev (owned) */
 	uint64_t view_rev;
@@ -124,6 +125,15 @@ int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char
 /* Stores json (taken: the hub frees it) as the cached API view of hs at
  * its current revision; api/ renders a session only when rev moved on. */
 void hub_session_set_view(hub_t *hub, const hub_session_t *hs, char *json);
+/* The session of user_id called name, or NULL. */
+const hub_session_t *hub_session_find(const hub_t *hub, int64_t user_id, const char *name);
+/* Records user traffic to the session's workspace (in memory; it is
+ * written with the session's next transition). */
+void hub_session_activity(hub_t *hub, int64_t id, int64_t now_ms);
+/* The secret the workspace of session id accepts (hex, 32 chars + NUL):
+ * HMAC-SHA256 of the id under the hub's own secret, so it is never stored
+ * and only the hub (and the workspace) know it. */
+void hub_workspace_token(const hub_t *hub, int64_t id, char out[33]);
 /* Public URL path of a session's workspace into out. */
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen);
 

@@ -34,6 +34,7 @@ struct hub {
 	gh_gpu_src_t *gpu;
 	gh_rt_t *rt;
 	int lock_fd;
+	unsigned char secret[32];            /* <data_dir>/secret: workspace tokens */
 	char report_dir[CONFIG_STR + 32];
 
 	gh_user_t *users;

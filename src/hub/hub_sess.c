@@ -22,6 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* --- lookups --- */
 
@@ -70,6 +74,47 @@ const hub_session_t *hub_session_get(const hub_t *hub, int64_t id)
 	return i < 0 ? NULL : &hub->sessions[i];
 }
 
+const hub_session_t *hub_session_find(const hub_t *hub, int64_t user_id, const char *name)
+{
+	for (int i = 0; i < hub->n_sessions; i++)
+		if (hub->sessions[i].s.user_id == user_id && strcmp(hub->sessions[i].s.name, name) == 0)
+			return &hub->sessions[i];
+	return NULL;
+}
+
+void hub_session_activity(hub_t *hub, int64_t id, int64_t now_ms)
+{
+	hub_session_t *hs = hub_session_mut(hub, id);
+	if (hs)
+		hs->s.last_activity_at = now_ms;
+}
+
+/* code-server has no base-path option: its proxy strips the prefix. */
+static int env_strips_prefix(const hub_t *hub, const char *env_name)
+{
+	const gh_env_t *e = hub_env_find(hub, env_name);
+	hub_env_info_t info;
+	return e && hub_env_info(e, "local", &info) == 0 && strcmp(info.interface, "vscode") == 0;
+}
+
+/* A free loopback port for a workspace (the kernel picks; the workspace
+ * binds it moments later). 0 when none could be had. */
+static int pick_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
+	if (fd < 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && getsockname(fd, (struct sockaddr *)&sa, &sl) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen)
 {
 	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
@@ -89,6 +134,7 @@ static int on_session(void *ctx, const gh_session_t *s)
 	hs->s = *s;
 	hs->eta_s = -1;
 	hs->rev = 1;
+	hs->strip_prefix = env_strips_prefix(hub, s->env_name);
 	return 0;
 }
 
@@ -283,6 +329,7 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	hs->s = s;
 	hs->eta_s = -1;
 	hs->rev = 1;
+	hs->strip_prefix = env_strips_prefix(hub, s.env_name);
 	GH_INFO("session %lld (%s) of user %s queued for %d milli-GPU", (long long)s.id, s.name, u->name, milli);
 	/* decide at once so the answer already carries the allocation */
 	hub_schedule(hub, s.created_at);
@@ -321,6 +368,7 @@ int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis
 			                        millis[i]);
 	}
 	hs->s.reason[0] = '\0';
+	hs->s.port = pick_port();
 	if ((rc = transition(hub, hs, GH_SESS_STARTING, "session.gpus_allocated", 30, msg)))
 		goto fail;
 	if ((rc = hub_txn_commit(hub))) {
@@ -453,6 +501,12 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_VISIBLE_DEVICES=%s", devs);
 	snprintf(job->env[k++], sizeof(job->env[0]), "NVIDIA_VISIBLE_DEVICES=%s", devs[0] ? devs : "void");
 	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_BASE_URL=%s", url);
+	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_PORT=%d", hs->s.port);
+	{
+		char tok[33];
+		hub_workspace_token(hub, hs->s.id, tok);
+		snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_WORKSPACE_TOKEN=%s", tok);
+	}
 	if (gpu_src_simulated(hub->gpu))
 		snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
 	job->spec.session_id = hs->s.id;
