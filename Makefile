@@ -50,7 +50,12 @@ unit: $(TESTS)
 integration: $(BUILD)/gpuhub
 	GPUHUB_BIN=$(abspath $(BUILD)/gpuhub) /usr/bin/python3 -m pytest -q tests/integration
 
-test: unit integration
+# browser tests of the web page (playwright-core driving /usr/bin/chromium)
+.PHONY: browser
+browser: $(BUILD)/gpuhub
+	GPUHUB_BIN=$(abspath $(BUILD)/gpuhub) node --test tests/browser/
+
+test: unit integration browser
 
 clean:
 	rm -rf build build-san

@@ -24,6 +24,10 @@ the script needs (free ports, waiting for the daemon).
         queued_left   GET /sessions?state=queued total at the end (0)
   slurm_client.py idle URL TOKEN [SECONDS]
       wait until no session is starting, running or stopping
+  slurm_client.py stopall URL TOKEN [SECONDS]
+      stop every session that is queued, starting or running, and wait
+      until none is left (before the daemon itself is stopped: workspaces
+      outlive their hub by design)
 
 Uses http.client directly (one persistent connection per thread).
 """
@@ -230,8 +234,24 @@ def idle(url, token, seconds=60):
     return 1
 
 
+def stopall(url, token, seconds=30):
+    c = Conn(url, token)
+    deadline = time.monotonic() + float(seconds)
+    while time.monotonic() < deadline:
+        left = 0
+        for st in ("queued",) + BUSY:
+            for s in c.json("GET", f"/api/v1/sessions?state={st}&limit=1000")["items"]:
+                left += 1
+                if st != "stopping":
+                    c.request("POST", f"/api/v1/sessions/{s['id']}/stop")
+        if left == 0:
+            return 0
+        time.sleep(0.05)
+    return 1
+
+
 def main(argv):
-    cmds = {"freeport": freeport, "wait": wait, "burst": burst, "idle": idle}
+    cmds = {"freeport": freeport, "wait": wait, "burst": burst, "idle": idle, "stopall": stopall}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2

@@ -109,7 +109,7 @@ static void h_env_get(api_req_t *r)
 static int check_launch(api_req_t *r, json_t *launch)
 {
 	const char *rt;
-	json_t *spec, *cmd, *v;
+	json_t *spec, *cmd, *ready, *v;
 	size_t i;
 
 	if (!json_is_object(launch)) {
@@ -122,10 +122,18 @@ static int check_launch(api_req_t *r, json_t *launch)
 			return -1;
 		}
 		cmd = json_object_get(spec, "command");
-		if (!json_is_object(spec) || json_object_size(spec) != 1 || !json_is_array(cmd) ||
+		ready = json_object_get(spec, "ready");
+		if (!json_is_object(spec) || json_object_size(spec) != 1u + (ready != NULL) || !json_is_array(cmd) ||
 		    json_array_size(cmd) == 0 || json_array_size(cmd) > 32) {
 			http_send_error(r->req, 400, "invalid", "launch",
-			                "launch.%s must be {\"command\":[...]} with 1 to 32 strings", rt);
+			                "launch.%s must be {\"command\":[...], \"ready\"?: \"path\"} with 1 to 32 strings",
+			                rt);
+			return -1;
+		}
+		if (ready && (!json_is_string(ready) || json_string_length(ready) > 200 ||
+		              strstr(json_string_value(ready), ".."))) {
+			http_send_error(r->req, 400, "invalid", "launch",
+			                "launch.%s.ready must be a path below the session URL (\"\" = process running)", rt);
 			return -1;
 		}
 		json_array_foreach(cmd, i, v) {
@@ -198,8 +206,8 @@ static void h_env_create(api_req_t *r)
 	if (!labels)
 		json_decref(json_object_get(spec, "labels")); /* the fresh object was O-referenced */
 	if (!launch)
-		json_object_set_new(spec, "launch",
-		                    json_pack("{s:{s:o}}", "local", "command", json_loads(hub_env_default_command(), 0, NULL)));
+		json_object_set_new(spec, "launch", json_pack("{s:{s:o,s:s}}", "local", "command",
+		                                              json_loads(hub_env_default_command(), 0, NULL), "ready", ""));
 	text = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
 	why[0] = '\0';

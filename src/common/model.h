@@ -12,7 +12,7 @@
  *   state        | GPUs held | process  | next
  *   -------------+-----------+----------+-----------------------------------
  *   queued       | no        | no       | starting, stopped, failed
- *   starting     | yes       | starting | running, stopping, failed
+ *   starting     | yes       | starting | running, stopping, stopped, failed
  *   running      | yes       | yes      | idle-warned, suspending, stopping, failed
  *   idle-warned  | yes       | yes      | running, suspending, stopping
  *   suspending   | yes→no    | stopping | suspended, failed

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include <errno.h>
@@ -149,6 +150,7 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 	hub->cfg = *cfg;
 	hub->lock_fd = -1;
 
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (mkdir_p(cfg->data_dir) != 0) {
 		snprintf(errmsg, errlen, "cannot create data dir %s: %s", cfg->data_dir, strerror(errno));
 		rc = GH_EIO;
@@ -273,8 +275,9 @@ int hub_tick(hub_t *hub)
 	}
 	if (hub->work_due || now >= hub->next_probe) {
 		hub->work_due = 0;
+		hub->probe_soon = 0;
 		hub_sessions_work(hub, now);
-		hub->next_probe = now + 500;
+		hub->next_probe = now + (hub->probe_soon ? 20 : 500);
 	}
 	if (hub->sched_dirty) {
 		hub->sched_dirty = 0;

@@ -55,7 +55,7 @@ int hub_env_seed(hub_t *hub)
 	for (i = 0; i < sizeof(seed_envs) / sizeof(seed_envs[0]); i++) {
 		snprintf(spec, sizeof(spec),
 		         "{\"name\":\"%s\",\"display_name\":\"%s\",\"interface\":\"%s\",\"labels\":%s,"
-		         "\"launch\":{\"local\":{\"command\":" PLACEHOLDER_CMD "}},"
+		         "\"launch\":{\"local\":{\"command\":" PLACEHOLDER_CMD ",\"ready\":\"\"}},"
 		         "\"default_gpus\":1,\"max_gpus\":4,\"default_cpu_milli\":2000,\"max_cpu_milli\":8000,"
 		         "\"default_memory_mib\":8192,\"max_memory_mib\":65536}",
 		         seed_envs[i].name, seed_envs[i].display, seed_envs[i].interface, seed_envs[i].labels);
@@ -166,6 +166,19 @@ int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out)
 	out->memory_mib = json_is_integer(v) ? json_integer_value(v) : 8192;
 	v = json_object_get(o, "interface");
 	gh_strlcpy(out->interface, json_is_string(v) ? json_string_value(v) : "jupyter", sizeof(out->interface));
+	v = json_object_get(json_object_get(json_object_get(o, "launch"), runtime), "ready");
+	if (json_is_string(v)) {
+		/* "" = ready when the process runs; else a path below the session URL */
+		const char *rp = json_string_value(v);
+		out->ready_http = rp[0] != '\0';
+		gh_strlcpy(out->ready_path, rp[0] == '/' ? rp + 1 : rp, sizeof(out->ready_path));
+	} else if (strcmp(out->interface, "vscode") == 0) {
+		out->ready_http = 1;
+		gh_strlcpy(out->ready_path, "healthz", sizeof(out->ready_path));
+	} else {
+		out->ready_http = 1;
+		gh_strlcpy(out->ready_path, "api/status", sizeof(out->ready_path));
+	}
 	cmd = json_object_get(json_object_get(json_object_get(o, "launch"), runtime), "command");
 	json_array_foreach(cmd, i, v) {
 		const char *s = json_string_value(v);

@@ -61,6 +61,7 @@ struct hub {
 	int64_t next_probe;                  /* ms */
 	int sched_dirty;                     /* a scheduling pass is due */
 	int work_due;                        /* sessions need runtime work now */
+	int probe_soon;                      /* a workspace is starting: probe often */
 };
 
 /* Transactions that flush their events to subscribers on commit. */
@@ -111,6 +112,8 @@ typedef struct {
 	char interface[16];
 	const char *argv[33];                /* points into argv_buf */
 	char argv_buf[2048];
+	int ready_http;                      /* 1: ready when GET ready_path answers 200 */
+	char ready_path[256];                /* relative to the session URL, e.g. "api/status" */
 } hub_env_info_t;
 int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out);
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <curl/curl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -527,6 +528,155 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	hs->start_pending = 1;
 }
 
+static size_t discard(char *p, size_t sz, size_t n, void *u)
+{
+	(void)p;
+	(void)u;
+	return sz * n;
+}
+
+/* --- readiness: an HTTP probe on a worker (libcurl, 1 s timeout) --- */
+
+typedef struct {
+	int64_t session_id;
+	char url[GH_TEXT_MAX + 300];
+	char auth[64];
+	long status;
+} probe_job_t;
+
+static void probe_run(void *vjob)
+{
+	probe_job_t *job = vjob;
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+
+	job->status = 0;
+	if (!c)
+		return;
+	h = curl_slist_append(h, job->auth);
+	curl_easy_setopt(c, CURLOPT_URL, job->url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &job->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+}
+
+static void mark_running(hub_t *hub, hub_session_t *hs)
+{
+	if (hub_txn_begin(hub) != 0)
+		return;
+	if (transition(hub, hs, GH_SESS_RUNNING, "session.running", 100, "workspace is ready") == 0)
+		hub_txn_commit(hub);
+	else
+		hub_txn_rollback(hub);
+}
+
+static void probe_done(void *ctx, void *vjob)
+{
+	hub_t *hub = ctx;
+	probe_job_t *job = vjob;
+	hub_session_t *hs = hub_session_mut(hub, job->session_id);
+
+	if (hs) {
+		hs->start_pending = 0;
+		if (hs->s.state == GH_SESS_STARTING && job->status == 200)
+			mark_running(hub, hs);
+	}
+	free(job);
+}
+
+static void probe_submit(hub_t *hub, hub_session_t *hs, const hub_env_info_t *info)
+{
+	probe_job_t *job = calloc(1, sizeof(*job));
+	char base[GH_TEXT_MAX], tok[33];
+
+	if (!job)
+		return;
+	job->session_id = hs->s.id;
+	if (hs->strip_prefix)
+		snprintf(base, sizeof(base), "/");
+	else
+		hub_session_url(hub, hs, base, sizeof(base));
+	snprintf(job->url, sizeof(job->url), "http://127.0.0.1:%d%s%s", hs->s.port, base, info->ready_path);
+	hub_workspace_token(hub, hs->s.id, tok);
+	snprintf(job->auth, sizeof(job->auth), "Authorization: token %s", tok);
+	if (worker_submit(hub->worker, job, probe_run, probe_done, hub) != 0) {
+		free(job);
+		return;
+	}
+	hs->start_pending = 1;
+}
+
+/* The last lines of a session's workspace log, on one line, for a reason. */
+static void log_tail(const hub_t *hub, int64_t id, char *out, size_t outlen)
+{
+	char path[CONFIG_STR + 80], buf[512];
+	FILE *f;
+	long size;
+	size_t n, i;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/sessions/%lld.log", hub->cfg.data_dir, (long long)id);
+	if (!(f = fopen(path, "r")))
+		return;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 : 0, SEEK_SET);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	for (i = 0; i < n; i++)
+		if (buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')
+			buf[i] = ' ';
+	gh_strlcpy(out, n > 150 ? buf + n - 150 : buf, outlen);
+}
+
+static void starting_work(hub_t *hub, hub_session_t *hs, int64_t now)
+{
+	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
+	hub_env_info_t info;
+	rt_status_t st;
+
+	if (!hs->s.runtime_ref[0]) {
+		if (!hs->start_pending)
+			start_workspace(hub, hs);
+		return;
+	}
+	st = rt_probe(hub->rt, hs->s.runtime_ref);
+	if (st == RT_GONE) {
+		char tail[200], reason[GH_TEXT_MAX];
+		log_tail(hub, hs->s.id, tail, sizeof(tail));
+		snprintf(reason, sizeof(reason), "the workspace process exited while starting%s%s", tail[0] ? ": " : "",
+		         tail);
+		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", reason);
+		return;
+	}
+	if (hs->probe_deadline && now > hs->probe_deadline) {
+		char tail[200], reason[GH_TEXT_MAX];
+		log_tail(hub, hs->s.id, tail, sizeof(tail));
+		rt_signal_stop(hub->rt, hs->s.runtime_ref, 1);
+		snprintf(reason, sizeof(reason), "the workspace did not become ready in time%s%s", tail[0] ? "; log: " : "",
+		         tail);
+		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", reason);
+		return;
+	}
+	if (!e || hub_env_info(e, rt_name(hub->rt), &info) != 0 || !info.ready_http) {
+		mark_running(hub, hs); /* readiness is "the process runs" */
+		return;
+	}
+	if (!hs->start_pending)
+		probe_submit(hub, hs, &info);
+	hub->probe_soon = 1; /* probe again in a few ms while it starts */
+}
+
 static void stop_progress(hub_t *hub, hub_session_t *hs, int64_t now)
 {
 	if (!hs->s.runtime_ref[0] || rt_probe(hub->rt, hs->s.runtime_ref) == RT_GONE) {
@@ -544,30 +694,9 @@ void hub_sessions_work(hub_t *hub, int64_t now)
 {
 	for (int i = 0; i < hub->n_sessions; i++) {
 		hub_session_t *hs = &hub->sessions[i];
-		rt_status_t st;
 		switch (hs->s.state) {
 		case GH_SESS_STARTING:
-			if (!hs->s.runtime_ref[0]) {
-				if (!hs->start_pending)
-					start_workspace(hub, hs);
-				break;
-			}
-			st = rt_probe(hub->rt, hs->s.runtime_ref);
-			if (st == RT_READY) {
-				if (hub_txn_begin(hub) == 0) {
-					if (transition(hub, hs, GH_SESS_RUNNING, "session.running", 100, "workspace is ready") == 0)
-						hub_txn_commit(hub);
-					else
-						hub_txn_rollback(hub);
-				}
-			} else if (st == RT_GONE) {
-				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
-				                   "the workspace process exited while starting; see its log");
-			} else if (hs->probe_deadline && now > hs->probe_deadline) {
-				rt_signal_stop(hub->rt, hs->s.runtime_ref, 1);
-				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
-				                   "the workspace did not become ready in time");
-			}
+			starting_work(hub, hs, now);
 			break;
 		case GH_SESS_RUNNING:
 		case GH_SESS_IDLE_WARNED:

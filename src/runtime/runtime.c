@@ -1,5 +1,7 @@
 /*
- * runtime.c — the table of runtime engines and the rt_* wrappers.
+ * runtime.c — the table of runtime engines, the rt_* wrappers, and the
+ * mapping from hub user names to Unix account names (shared by engines
+ * that run workspaces under per-user accounts).
  */
 #include "runtime/runtime.h"
 #include "common/err.h"
@@ -37,3 +39,27 @@ int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char 
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref) { return rt->ops->probe(rt, ref); }
 
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard) { return rt->ops->signal_stop(rt, ref, hard); }
+
+int rt_account_name(const char *user, int dedicated, char *out, size_t outlen)
+{
+	const char *prefix = dedicated ? "gh-" : "";
+	size_t n = strlen(prefix), i;
+
+	if (!user || !user[0] || outlen < n + 2)
+		return GH_EINVAL;
+	memcpy(out, prefix, n);
+	for (i = 0; user[i]; i++, n++) {
+		char c = user[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+			return GH_EINVAL;
+		if (n + 1 >= outlen || n >= 32)
+			return GH_EINVAL;
+		out[n] = c;
+	}
+	out[n] = '\0';
+	if ((out[0] >= '0' && out[0] <= '9') || out[0] == '-' || out[0] == '.')
+		return GH_EINVAL;
+	return 0;
+}

@@ -25,6 +25,21 @@ typedef struct {
 	const char *workdir;             /* created if missing */
 	const char *log_path;            /* stdout+stderr, appended */
 	const char *env[RT_MAX_ENV];     /* extra "KEY=value" entries, NULL-terminated */
+
+	/*
+	 * Isolation and limits. Every field's zero value means "as before":
+	 * the command runs as the hub's own user, unsandboxed, without limits
+	 * and without a cgroup (docs/runtime.md).
+	 */
+	const char *unix_user;           /* account to run as; NULL = the hub's user */
+	int create_account;              /* 1 = useradd unix_user when it does not exist */
+	const char *home_dir;            /* persistent home, bind-mounted rw; NULL = none */
+	const char *hide_dir;            /* hidden (empty tmpfs) in the sandbox, e.g. the
+	                                    hub's data dir; NULL = nothing extra */
+	int sandbox;                     /* 0 = none, 1 = bubblewrap */
+	int64_t memory_mib;              /* cgroup memory limit; 0 = none */
+	int cpu_milli;                   /* cgroup CPU quota, 1000 = one core; 0 = none */
+	int max_pids;                    /* cgroup process limit; 0 = none */
 } rt_spec_t;
 
 typedef enum {
@@ -55,5 +70,14 @@ const char *rt_name(const gh_rt_t *rt);
 int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg, size_t errlen);
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref);
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
+
+/*
+ * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an
+ * account the engine creates with spec.create_account), 0 the user's own
+ * name (an account that must exist). Upper case is folded; anything that
+ * is not a valid account name (letters, digits, '_', '-', '.', at most 32
+ * characters, not starting with a digit, '-' or '.') is GH_EINVAL.
+ */
+int rt_account_name(const char *user, int dedicated, char *out, size_t outlen);
 
 #endif

@@ -1,23 +1,34 @@
 /*
  * rt_local.c — the "local" runtime: a workspace is a process tree on this
  * machine, in its own session and process group, detached from the hub
- * (double fork) so that it survives a hub restart.
+ * (double fork) so that it survives a hub restart. With the spec's options
+ * it runs as a per-user Unix account, inside a bubblewrap sandbox with its
+ * own pid namespace (rt_local_sb.c), in a cgroup of its own with memory,
+ * CPU and process limits (rt_local_cg.c). With all of them off it runs the
+ * command as the hub's user, as the first version of this engine did.
  *
  * Handle format (stored with the session):
  *
  *   field      | meaning
  *   -----------+-----------------------------------------------------------
- *   pid        | process id of the workspace leader (= its process group)
+ *   pid        | process id of the workspace leader (= its process group);
+ *              | with the sandbox, the outer bwrap process
  *   starttime  | field 22 of /proc/<pid>/stat (clock ticks since boot)
- *   written as "pid:starttime", e.g. "41231:8812345"
+ *   cgroup     | optional: the workspace's cgroup, relative to the cgroup
+ *              | root (v2) or to each v1 hierarchy, always "/gpuhub/..."
  *
- * pid + start time identifies the process even after the pid is reused.
- * This first engine runs the environment's command as the hub's own user,
- * without a sandbox; readiness is "the process is alive". The workspace
- * engine (sandbox, per-user accounts, cgroups, HTTP readiness) replaces
- * these parts without changing the ops table.
+ *   written "pid:starttime" or "pid:starttime:cgroup",
+ *   e.g. "41231:8812345" or "41231:8812345:/gpuhub/s12"
+ *
+ * pid + start time identifies the process even after the pid is reused;
+ * handles without a cgroup (older ones included) stay valid. Readiness is
+ * "the leader is alive". Stop: with a cgroup, every member is signalled
+ * (hard: cgroup.kill, or freeze + SIGKILL each); in a sandbox without a
+ * cgroup, every process of its pid namespace (hard: its init, which takes
+ * the namespace down); otherwise the leader's process group.
  */
 #include "runtime/runtime.h"
+#include "runtime/local/rt_local.h"
 #include "common/err.h"
 #include "common/util.h"
 
@@ -29,10 +40,40 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
 extern const rt_ops_t rt_local_ops;
+
+typedef struct {
+	gh_rt_t base;
+	rt_cg_t cg;
+} rt_local_t;
+
+static int local_open(gh_rt_t **out, const char *state_dir, char *errmsg, size_t errlen)
+{
+	rt_local_t *rt = calloc(1, sizeof(*rt));
+	(void)state_dir;
+	(void)errmsg;
+	(void)errlen;
+	if (!rt)
+		return GH_ENOMEM;
+	rt->base.ops = &rt_local_ops;
+	rt_cg_init(&rt->cg);
+	*out = &rt->base;
+	return 0;
+}
+
+static void local_close(gh_rt_t *rt)
+{
+	rt_local_t *l = (rt_local_t *)rt;
+	rt_cg_fini(&l->cg);
+	free(l);
+}
+
+@@BODY@@
+const rt_ops_t rt_local_ops;
 
 typedef struct {
 	gh_rt_t base;

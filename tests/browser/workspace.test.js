@@ -1,0 +1,170 @@
+/*
+ * The web page, as a user sees it in Chromium: a wrong password is refused
+ * with the hub's message; signing in shows the environments and the
+ * (simulated) GPUs; launching on one GPU shows the progress until running;
+ * the session is listed as running with its allocation and opens through the
+ * hub's proxy; stopping gives the GPU back and ends the workspace; deleting
+ * and signing out work. Screenshots go to build/browser-artifacts/.
+ *
+ * Run: GPUHUB_BIN=build/gpuhub node --test tests/browser/   (or make browser)
+ */
+"use strict";
+
+const assert = require("node:assert/strict");
+const fs = require("node:fs");
+const path = require("node:path");
+const { describe, before, after, test } = require("node:test");
+const { ARTIFACTS, Daemon, pageOrigin, launchBrowser, screenshot, waitFor, waitText } = require("./harness");
+
+const PASSWORD = "correct-horse-battery-staple";
+const WORKSPACE = path.join(__dirname, "workspace_page.py");
+
+describe("gpuhub web page", { timeout: 180000 }, () => {
+  let daemon, origin, browser, context, page;
+
+  before(async () => {
+    daemon = new Daemon();
+    await daemon.start();
+    let r = await daemon.api("POST", "/environments", {
+      name: "browser-lab", display_name: "Browser test lab", interface: "jupyter",
+      labels: { purpose: "browser-test" }, default_gpus: 1, max_gpus: 2,
+      launch: { local: { command: ["/usr/bin/python3", WORKSPACE, daemon.runId] } } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    r = await daemon.api("POST", "/users", { name: "alice", password: PASSWORD, display_name: "Alice Liddell" });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    origin = await pageOrigin(daemon);
+    console.log(`# page served by ${origin.servedByDaemon ? "the daemon" : "the test's own server (web/ + proxy)"} at ${origin.base}`);
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(20000);
+    page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
+  });
+
+  after(async () => {
+    try {
+      if (browser) await browser.close();
+    } finally {
+      if (origin) await origin.close();
+      if (daemon) {
+        await daemon.kill();
+        fs.mkdirSync(ARTIFACTS, { recursive: true });
+        fs.writeFileSync(path.join(ARTIFACTS, "gpuhub.log"), daemon.log());
+        assert.deepEqual(daemon.workspaces(), [], "workspaces left running after the test");
+        fs.rmSync(daemon.dir, { recursive: true, force: true });
+      }
+    }
+  });
+
+  test("the page carries its marker and loads without errors", async () => {
+    const errors = [];
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    const res = await page.goto(origin.base + "/");
+    assert.equal(res.status(), 200);
+    assert.equal(await page.locator('meta[name="gpuhub-ui"]').count(), 1);
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    /* the 401 of GET /me is expected; nothing else may fail */
+    assert.deepEqual(errors.filter((e) => !/401/.test(e)), []);
+  });
+
+  test("a wrong password shows the hub's error and no session", async () => {
+    await page.getByLabel("Username").fill("alice");
+    await page.getByLabel("Password").fill("not-her-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const msg = await waitText(page.locator("#signin-error"), /wrong user name or password/, "sign-in error");
+    assert.ok(await page.locator("#signin-error").isVisible(), msg);
+    assert.equal(await page.locator("#app").isVisible(), false);
+    await screenshot(page, "01-wrong-password");
+  });
+
+  test("sign in, launch on one GPU, watch it run, open it, stop it", async () => {
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await waitText(page.locator("#whoami"), /Alice Liddell \(alice\)/, "the user's name");
+    assert.equal(await page.locator("#signin-error").isVisible(), false);
+
+    /* environments, with interface and labels */
+    const env = page.locator('#envs-list li[data-env="browser-lab"]');
+    await waitText(env, /Browser test lab/, "the environment list");
+    const envText = await env.textContent();
+    assert.match(envText, /jupyter/);
+    assert.match(envText, /purpose browser-test/);
+
+    /* GPU summary: two simulated A100s, nothing allocated */
+    await page.locator("#gpus-simulated").waitFor({ state: "visible" });
+    await waitFor(async () => (await page.locator("#gpus-body tr").count()) === 2, "two GPU rows");
+    assert.match(await page.locator("#gpus-body").textContent(), /A100-80GB/);
+    assert.deepEqual(await page.locator("#gpus-body .allocated").allTextContents(), ["0 / 1", "0 / 1"]);
+    await screenshot(page, "02-signed-in");
+
+    /* the launch form: GPU amounts follow the environment's max_gpus */
+    await page.getByLabel("Environment", { exact: true }).selectOption("browser-lab");
+    const choices = await page.getByLabel("GPUs", { exact: true }).locator("option").evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(choices, ["0", "0.25", "0.5", "1", "2"]);
+    const models = await page.getByLabel("GPU model", { exact: true }).locator("option").evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(models, ["", "A100-80GB"]);
+
+    /* a name the API refuses: its message is shown inline */
+    await page.getByLabel("Session name").fill("Not A Name!");
+    await page.getByRole("button", { name: "Launch" }).click();
+    await waitText(page.locator("#launch-error"), /name/, "the API's validation error");
+
+    await page.getByLabel("Session name").fill("lab");
+    await page.getByLabel("GPUs", { exact: true }).selectOption("1");
+    await page.getByRole("button", { name: "Launch" }).click();
+
+    /* progress from the event stream, until running */
+    const progress = page.locator('.progress-item[data-session="lab"]');
+    await progress.waitFor();
+    await waitText(progress.locator(".progress-percent"), /^100%$/, "progress 100%");
+    await waitText(progress.locator(".progress-state"), /^running$/, "progress state running");
+    assert.equal(await progress.locator("progress").evaluate((p) => p.value), 100);
+    const log = await progress.locator(".progress-log li").allTextContents();
+    assert.ok(log.some((l) => /GPUs allocated/.test(l)), JSON.stringify(log));
+    assert.equal(await page.locator("#launch-error").isVisible(), false);
+
+    /* listed as running with its allocation */
+    const row = page.locator('#sessions-body tr[data-session="lab"]');
+    await waitFor(async () => (await row.getAttribute("data-state")) === "running", "session row running");
+    assert.equal(await row.locator(".gpus-cell").textContent(), "1");
+    const details = await row.locator(".details").textContent();
+    const m = /A100-80GB #(\d) \(1 GPU\)/.exec(details);
+    assert.ok(m, details);
+    const gpu = m[1];
+    await waitFor(async () => (await page.locator(`#gpus-body tr[data-gpu="${gpu}"] .allocated`).textContent()) === "1 / 1",
+      "the GPU summary shows the allocation");
+    await screenshot(page, "03-running");
+
+    /* Open: the workspace through the hub's proxy, in a new tab */
+    const open = page.getByRole("link", { name: "Open lab" });
+    assert.equal(await open.getAttribute("href"), "/user/alice/lab/");
+    const [tab] = await Promise.all([context.waitForEvent("page"), open.click()]);
+    await tab.waitForLoadState();
+    await waitText(tab.locator("h1"), /Test workspace lab of alice/, "the workspace page");
+    assert.equal(await tab.locator("#path").textContent(), "/user/alice/lab/");
+    assert.equal(await tab.locator("#gpus").textContent(), `CUDA_VISIBLE_DEVICES=${gpu}`);
+    await screenshot(tab, "04-workspace");
+    await tab.close();
+
+    /* Stop: stopped, GPU back, workspace process gone */
+    await row.getByRole("button", { name: "Stop lab" }).click();
+    await waitFor(async () => (await row.getAttribute("data-state")) === "stopped", "session row stopped", 30000);
+    assert.equal(await row.getByRole("link", { name: "Open lab" }).count(), 0);
+    assert.equal(await row.locator(".details").textContent(), "");
+    await waitFor(async () => JSON.stringify(await page.locator("#gpus-body .allocated").allTextContents()) ===
+      JSON.stringify(["0 / 1", "0 / 1"]), "both GPUs free again");
+    await waitFor(() => daemon.workspaces().length === 0, "the workspace process to end", 20000);
+    await screenshot(page, "05-stopped");
+
+    /* Delete, then sign out: the cookie no longer works after a reload */
+    await row.getByRole("button", { name: "Delete lab" }).click();
+    await waitFor(async () => (await row.count()) === 0, "the row to go");
+    await page.locator("#sessions-empty").waitFor({ state: "visible" });
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in" }).waitFor();
+    assert.equal(await page.locator("#app").isVisible(), false);
+    await screenshot(page, "06-signed-out");
+  });
+});
