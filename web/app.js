@@ -121,7 +121,7 @@
       if (s.queue.eta_seconds != null) q += " (about " + Math.ceil(s.queue.eta_seconds / 60) + " min)";
       parts.push(q);
     }
-    if (s.reason) parts.push(s.reason);
+    if (s.reason && !(s.queue && s.queue.reason === s.reason)) parts.push(s.reason);
     return parts.join("; ");
   }
 
@@ -379,7 +379,23 @@
         el("td", {}, [actions])
       ]));
       if (LAUNCHING.indexOf(s.state) >= 0) watch(s);
+      else syncProgress(s);
     });
+    /* progress of sessions that are gone (deleted elsewhere) goes too */
+    Array.prototype.slice.call($("progress-list").children).forEach(function (item) {
+      var sid = item.id.replace("progress-", "");
+      if (!items.some(function (s) { return String(s.id) === sid; }) && !state.streams[sid]) item.remove();
+    });
+    $("progress-panel").hidden = !$("progress-list").firstChild;
+  }
+
+  /* A finished launch keeps its progress item; its badge follows the state. */
+  function syncProgress(s) {
+    var item = $("progress-" + s.id);
+    if (!item || state.streams[String(s.id)]) return;
+    var st = item.querySelector(".progress-state");
+    st.textContent = s.state;
+    st.className = "progress-state badge state state-" + s.state;
   }
 
   function onSessionAction(ev) {

@@ -281,15 +281,6 @@ static int empty_object(h2o_iovec_t b)
 	return n - i == 2 && b.base[i] == '{' && b.base[i + 1] == '}';
 }
 
-static void landing(h2o_req_t *req)
-{
-	static const char page[] =
-		"<!doctype html><html><head><meta charset=utf-8><title>gpuhub</title></head><body>"
-		"<h1>gpuhub</h1><p>GPU workspaces for the lab. Use the <code>gpuhub</code> command or the REST API "
-		"at <a href=\"/api/v1/openapi.json\">/api/v1</a>.</p></body></html>";
-	http_send_text(req, 200, "text/html; charset=utf-8", page, sizeof(page) - 1);
-}
-
 int api_handle(void *ctx, h2o_req_t *req)
 {
 	api_t *api = ctx;
@@ -309,9 +300,7 @@ int api_handle(void *ctx, h2o_req_t *req)
 	}
 	if (strncmp(path, API_PREFIX, sizeof(API_PREFIX) - 1) != 0 ||
 	    (path[sizeof(API_PREFIX) - 1] != '/' && path[sizeof(API_PREFIX) - 1] != '\0')) {
-		if (strcmp(path, "/") == 0 && (http_method_is(req, "GET") || http_method_is(req, "HEAD")))
-			landing(req);
-		else
+		if (!api_web(req, path))
 			http_send_error(req, 404, "not_found", NULL, "nothing at %s", path);
 		return 0;
 	}

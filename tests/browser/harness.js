@@ -279,7 +279,12 @@ async function pageOrigin(daemon) {
 /* --- the browser ------------------------------------------------------- */
 
 async function launchBrowser() {
-  const { chromium } = require("playwright-core");
+  let chromium;
+  try {
+    ({ chromium } = require("playwright-core"));
+  } catch (e) {
+    throw new Error(`playwright-core is not installed (run scripts/install-deps): ${e.message}`);
+  }
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/install-deps`);
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }

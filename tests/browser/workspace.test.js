@@ -74,7 +74,7 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
     const msg = await waitText(page.locator("#signin-error"), /wrong user name or password/, "sign-in error");
     assert.ok(await page.locator("#signin-error").isVisible(), msg);
     assert.equal(await page.locator("#app").isVisible(), false);
-    await screenshot(page, "01-wrong-password");
+    await screenshot(page, "00-wrong-password");
   });
 
   test("sign in, launch on one GPU, watch it run, open it, stop it", async () => {
@@ -95,7 +95,7 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
     await waitFor(async () => (await page.locator("#gpus-body tr").count()) === 2, "two GPU rows");
     assert.match(await page.locator("#gpus-body").textContent(), /A100-80GB/);
     assert.deepEqual(await page.locator("#gpus-body .allocated").allTextContents(), ["0 / 1", "0 / 1"]);
-    await screenshot(page, "02-signed-in");
+    await screenshot(page, "01-signed-in");
 
     /* the launch form: GPU amounts follow the environment's max_gpus */
     await page.getByLabel("Environment", { exact: true }).selectOption("browser-lab");
@@ -133,7 +133,7 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
     const gpu = m[1];
     await waitFor(async () => (await page.locator(`#gpus-body tr[data-gpu="${gpu}"] .allocated`).textContent()) === "1 / 1",
       "the GPU summary shows the allocation");
-    await screenshot(page, "03-running");
+    await screenshot(page, "02-running");
 
     /* Open: the workspace through the hub's proxy, in a new tab */
     const open = page.getByRole("link", { name: "Open lab" });
@@ -143,8 +143,25 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
     await waitText(tab.locator("h1"), /Test workspace lab of alice/, "the workspace page");
     assert.equal(await tab.locator("#path").textContent(), "/user/alice/lab/");
     assert.equal(await tab.locator("#gpus").textContent(), `CUDA_VISIBLE_DEVICES=${gpu}`);
-    await screenshot(tab, "04-workspace");
+    await screenshot(tab, "03-workspace");
     await tab.close();
+
+    /* a second session asking for both GPUs waits in the queue, with its
+     * position shown; stopping it leaves the queue */
+    await page.getByLabel("Session name").fill("big");
+    await page.getByLabel("GPUs", { exact: true }).selectOption("2");
+    await page.getByRole("button", { name: "Launch" }).click();
+    const big = page.locator('#sessions-body tr[data-session="big"]');
+    await waitFor(async () => (await big.getAttribute("data-state")) === "queued", "session big queued");
+    await waitText(big.locator(".details"), /position 1 in queue/, "the queue position");
+    await waitText(page.locator('.progress-item[data-session="big"] .progress-state'), /^queued$/, "big's progress");
+    assert.equal(await big.getByRole("link", { name: "Open big" }).count(), 0);
+    await screenshot(page, "04-queued");
+    await big.getByRole("button", { name: "Stop big" }).click();
+    await waitFor(async () => (await big.getAttribute("data-state")) === "stopped", "session big stopped");
+    await big.getByRole("button", { name: "Delete big" }).click();
+    await waitFor(async () => (await big.count()) === 0, "big's row to go");
+    await waitFor(async () => (await page.locator('.progress-item[data-session="big"]').count()) === 0, "big's progress to go");
 
     /* Stop: stopped, GPU back, workspace process gone */
     await row.getByRole("button", { name: "Stop lab" }).click();
@@ -154,6 +171,7 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
     await waitFor(async () => JSON.stringify(await page.locator("#gpus-body .allocated").allTextContents()) ===
       JSON.stringify(["0 / 1", "0 / 1"]), "both GPUs free again");
     await waitFor(() => daemon.workspaces().length === 0, "the workspace process to end", 20000);
+    assert.equal(await progress.locator(".progress-state").textContent(), "stopped");
     await screenshot(page, "05-stopped");
 
     /* Delete, then sign out: the cookie no longer works after a reload */
