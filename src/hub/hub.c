@@ -163,6 +163,8 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		goto fail;
 	snprintf(sub, sizeof(sub), "%s/sessions", cfg->data_dir);
 	mkdir(sub, 0750);
+	snprintf(sub, sizeof(sub), "%s/homes", cfg->data_dir);
+	mkdir(sub, 0755);
 
 	snprintf(path, sizeof(path), "%s/gpuhub.db", cfg->data_dir);
 	uri = cfg->store_url[0] ? cfg->store_url : path;

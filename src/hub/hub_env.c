@@ -16,18 +16,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The first catalog. Until the workspace engine lands, the local command
- * of each entry is a placeholder process that reports its GPUs and waits. */
+/* A placeholder workspace: a process that reports its GPUs and waits. Used
+ * for environments created without a launch spec, and by the vscode entry
+ * until code-server is installed. */
 #define PLACEHOLDER_CMD                                                                                \
 	"[\"/bin/sh\",\"-c\",\"echo workspace $GPUHUB_SESSION_NAME of $GPUHUB_USER: "                      \
 	"CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-none}; exec sleep infinity\"]"
 
+/* Jupyter Server (with the classic notebook UI) on the port, base URL and
+ * token the hub hands over; files live in the user's persistent home. */
+#define JUPYTER_CMD                                                                                   \
+	"[\"/bin/sh\",\"-c\",\"export HOME=$GPUHUB_HOME; exec jupyter server --no-browser --allow-root --ServerApp.ip=127.0.0.1 "      \
+	"--ServerApp.port=$GPUHUB_PORT --ServerApp.port_retries=0 --ServerApp.base_url=$GPUHUB_BASE_URL "     \
+	"--ServerApp.token=$GPUHUB_WORKSPACE_TOKEN --ServerApp.root_dir=$HOME "                              \
+	"--ServerApp.open_browser=False --ServerApp.quit_button=False\"]"
+
 static const struct {
-	const char *name, *display, *interface, *labels;
+	const char *name, *display, *interface, *labels, *command, *ready;
 } seed_envs[] = {
-	{"jupyter-python", "Jupyter + Python 3", "jupyter", "{\"python\":\"3.11\"}"},
-	{"jupyter-pytorch", "Jupyter + PyTorch", "jupyter", "{\"python\":\"3.11\",\"pytorch\":\"1.13\"}"},
-	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}"},
+	{"jupyter-python", "Jupyter + Python 3", "jupyter", "{\"python\":\"3.11\"}", JUPYTER_CMD, "api/status"},
+	{"jupyter-pytorch", "Jupyter + PyTorch", "jupyter", "{\"python\":\"3.11\",\"pytorch\":\"1.13\"}",
+	 JUPYTER_CMD, "api/status"},
+	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}", PLACEHOLDER_CMD, ""},
 };
 
 const char *hub_env_default_command(void) { return PLACEHOLDER_CMD; }
@@ -55,10 +65,11 @@ int hub_env_seed(hub_t *hub)
 	for (i = 0; i < sizeof(seed_envs) / sizeof(seed_envs[0]); i++) {
 		snprintf(spec, sizeof(spec),
 		         "{\"name\":\"%s\",\"display_name\":\"%s\",\"interface\":\"%s\",\"labels\":%s,"
-		         "\"launch\":{\"local\":{\"command\":" PLACEHOLDER_CMD ",\"ready\":\"\"}},"
+		         "\"launch\":{\"local\":{\"command\":%s,\"ready\":\"%s\"}},"
 		         "\"default_gpus\":1,\"max_gpus\":4,\"default_cpu_milli\":2000,\"max_cpu_milli\":8000,"
 		         "\"default_memory_mib\":8192,\"max_memory_mib\":65536}",
-		         seed_envs[i].name, seed_envs[i].display, seed_envs[i].interface, seed_envs[i].labels);
+		         seed_envs[i].name, seed_envs[i].display, seed_envs[i].interface, seed_envs[i].labels,
+		         seed_envs[i].command, seed_envs[i].ready);
 		if ((rc = hub_env_create(hub, seed_envs[i].name, spec, 0, &out, why, sizeof(why)))) {
 			GH_ERROR("cannot seed environment %s: %s", seed_envs[i].name, why);
 			return rc;

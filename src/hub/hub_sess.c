@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -419,7 +421,7 @@ typedef struct {
 	hub_env_info_t info;
 	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80];
 	char user[GH_NAME_MAX], name[GH_NAME_MAX], env_name[GH_NAME_MAX];
-	char env[RT_MAX_ENV][CONFIG_STR + 64];
+	char env[RT_MAX_ENV][CONFIG_STR + 128];
 	rt_spec_t spec;
 	int rc;
 	char ref[GH_TEXT_MAX];
@@ -468,7 +470,7 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
 	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
 	start_job_t *job;
-	char devs[256], url[GH_TEXT_MAX];
+	char devs[256], url[GH_TEXT_MAX], home[CONFIG_STR + 80];
 	size_t off = 0;
 	int i, k = 0;
 
@@ -503,6 +505,10 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	snprintf(job->env[k++], sizeof(job->env[0]), "NVIDIA_VISIBLE_DEVICES=%s", devs[0] ? devs : "void");
 	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_BASE_URL=%s", url);
 	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_PORT=%d", hs->s.port);
+	snprintf(home, sizeof(home), "%s/homes/%s", hub->cfg.data_dir, u->name);
+	if (mkdir(home, 0700) != 0 && errno != EEXIST)
+		GH_WARN("cannot create the home of user %s at %s: %s", u->name, home, strerror(errno));
+	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_HOME=%s", home);
 	{
 		char tok[33];
 		hub_workspace_token(hub, hs->s.id, tok);
