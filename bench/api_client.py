@@ -7,7 +7,7 @@ api_client.py — small HTTP helpers for bench/api_bench.sh.
   api_client.py wait URL [SECONDS]
       wait until GET URL/api/v1/health answers 200
   api_client.py seed URL TOKEN COUNT PREFIX [THREADS]
-      store COUNT sessions: create {"env":"jupyter-python","name":PREFIX-i,"gpus":0}
+      store COUNT sessions: create {"env":"bench-plain","name":PREFIX-i,"gpus":0}
       and stop each one, over keep-alive connections
   api_client.py latency URL TOKEN COUNT
       COUNT times: time POST /sessions with gpus 1 (the answer carries the
@@ -81,8 +81,22 @@ def wait(url, seconds=30):
     return 1
 
 
+BENCH_ENV = "bench-plain"
+
+
+def ensure_env(url, token):
+    """A light environment (a sleeping process, ready when it runs), so the
+    benchmarks measure the hub rather than Jupyter's start-up."""
+    st, raw = Conn(url, token).request("POST", "/api/v1/environments", {
+        "name": BENCH_ENV, "interface": "jupyter", "default_gpus": 0, "max_gpus": 8,
+        "launch": {"local": {"command": ["sleep", "infinity"], "ready": ""}}})
+    if st not in (201, 409):
+        raise SystemExit(f"cannot create the benchmark environment: {st} {raw[:200]}")
+
+
 def seed(url, token, count, prefix, threads=4):
     count, threads = int(count), int(threads)
+    ensure_env(url, token)
     errors = []
     next_i = [0]
     lock = threading.Lock()
@@ -96,7 +110,7 @@ def seed(url, token, count, prefix, threads=4):
             if i >= count or errors:
                 return
             st, raw = c.request("POST", "/api/v1/sessions",
-                                {"env": "jupyter-python", "name": f"{prefix}-{i}", "gpus": 0})
+                                {"env": BENCH_ENV, "name": f"{prefix}-{i}", "gpus": 0})
             if st != 201:
                 errors.append(f"create {prefix}-{i}: {st} {raw[:200]!r}")
                 return
@@ -128,6 +142,7 @@ def pct(xs, p):
 
 def latency(url, token, count):
     count = int(count)
+    ensure_env(url, token)
     c = Conn(url, token)
     # warm up the connection and both code paths
     for _ in range(20):
@@ -137,7 +152,7 @@ def latency(url, token, count):
     for i in range(count):
         t0 = time.perf_counter()
         st, raw = c.request("POST", "/api/v1/sessions",
-                            {"env": "jupyter-python", "name": f"lat-{run}-{i}", "gpus": 1})
+                            {"env": BENCH_ENV, "name": f"lat-{run}-{i}", "gpus": 1})
         t1 = time.perf_counter()
         if st != 201:
             print(f"api_client: create failed: {st} {raw[:300]!r}", file=sys.stderr)

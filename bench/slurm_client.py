@@ -8,7 +8,7 @@ the script needs (free ports, waiting for the daemon).
   slurm_client.py wait URL [SECONDS]
       wait until GET URL/api/v1/health answers 200
   slurm_client.py burst URL TOKEN COUNT PREFIX [CREATORS] [STOPPERS]
-      the burst: COUNT one-GPU sessions {"env":"jupyter-python",
+      the burst: COUNT one-GPU sessions {"env":"bench-plain",
       "name":PREFIX-i,"gpus":1} created as fast as CREATORS keep-alive
       connections allow. A session that is placed (state no longer
       "queued": the hub gave it GPUs) is stopped at once by one of STOPPERS
@@ -108,8 +108,26 @@ def wait(url, seconds=30):
     return 1
 
 
+BENCH_ENV = "bench-plain"
+
+
+def ensure_env(url, token):
+    """A trivial workspace (a sleeping process, ready when it runs) — the
+    counterpart of Slurm's `--wrap true` job — so the burst measures the
+    scheduler and the hub, not Jupyter's start-up."""
+    c = Conn(url, token)
+    body = {"name": BENCH_ENV, "interface": "jupyter", "default_gpus": 1, "max_gpus": 8,
+            "launch": {"local": {"command": ["sleep", "infinity"], "ready": ""}}}
+    try:
+        c.json("POST", "/api/v1/environments", body, want=201)
+    except Exception as e:  # 409: already there from an earlier burst
+        if "409" not in str(e) and "exists" not in str(e):
+            raise
+
+
 def burst(url, token, count, prefix, creators=4, stoppers=2):
     count, creators, stoppers = int(count), int(creators), int(stoppers)
+    ensure_env(url, token)
     lock = threading.Lock()
     placed = {}            # session id -> seconds from t0 when first seen placed
     created = [0]
@@ -143,7 +161,7 @@ def burst(url, token, count, prefix, creators=4, stoppers=2):
                 if i >= count:
                     return
                 s = c.json("POST", "/api/v1/sessions",
-                           {"env": "jupyter-python", "name": f"{prefix}-{i}", "gpus": 1}, want=201)
+                           {"env": BENCH_ENV, "name": f"{prefix}-{i}", "gpus": 1}, want=201)
                 with lock:
                     created[0] += 1
                     if created[0] == count:

@@ -207,6 +207,7 @@ class Daemon:
         for attempt in range(3):
             self.spawn(port=port if attempt == 0 else free_port())
             if self.wait_ready(timeout):
+                self.lighten_catalog()
                 return self
             if self.proc.poll() is not None and "in use" in self.log().lower():
                 continue          # lost a race for the port: try another one
@@ -214,6 +215,29 @@ class Daemon:
         rc = self.proc.poll()
         self.kill()
         raise AssertionError(f"gpuhub serve did not become ready (exit {rc}); log:\n{self.log()}")
+
+    def lighten_catalog(self):
+        """Most tests are about the hub, not about Jupyter: on a fresh store,
+        `jupyter-python` is replaced by an entry of the same name and shape
+        whose workspace is a sleeping process (ready when it runs), so tests
+        that launch many sessions stay quick. `jupyter-pytorch` stays real
+        (test_jupyter.py runs Jupyter through it)."""
+        if not self.admin_token:
+            return
+        h = {"Authorization": f"Bearer {self.admin_token}"}
+        r = requests.get(self.api_url("/environments/jupyter-python"), headers=h, timeout=10)
+        if r.status_code != 200 or r.json()["launch"]["local"].get("ready") == "":
+            return
+        spec = r.json()
+        if requests.delete(self.api_url("/environments/jupyter-python"), headers=h,
+                           timeout=10).status_code != 204:
+            return
+        body = {k: spec[k] for k in ("name", "display_name", "interface", "labels", "default_gpus",
+                                     "max_gpus", "default_cpu_milli", "max_cpu_milli",
+                                     "default_memory_mib", "max_memory_mib")}
+        body["launch"] = {"local": {"command": ["sleep", "infinity"], "ready": ""}}
+        r = requests.post(self.api_url("/environments"), headers=h, json=body, timeout=10)
+        assert r.status_code == 201, r.text
 
     def wait_ready(self, timeout=30.0):
         deadline = time.monotonic() + timeout

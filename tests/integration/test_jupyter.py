@@ -76,7 +76,7 @@ def test_pytorch_kernel_through_the_proxy_and_files_persist(daemon):
     wait_state(ann.api, s["id"], ["stopped"], timeout=60)
     assert all(g["allocated_milli"] == 0 for g in admin.get("/gpus").json()["items"])
 
-    s2 = launch(ann.api, "next", env="jupyter-python", gpus=0)
+    s2 = launch(ann.api, "next", env="jupyter-pytorch", gpus=0)
     wait_state(ann.api, s2["id"], ["running"], timeout=90)
     r = requests.get(f"{daemon.url}/user/ann/next/api/contents/kept.txt", headers=auth,
                      params={"content": "1"}, timeout=10)
