@@ -428,6 +428,41 @@ static void h_session_events(api_req_t *r)
 		api_session_events(r);
 }
 
+static void h_session_logs(api_req_t *r)
+{
+	const hub_session_t *hs = visible_session(r);
+	char path[CONFIG_STR + 80], *buf;
+	long tail = 200, size, from;
+	size_t n, lines = 0, start;
+	FILE *f;
+
+	if (!hs || query_int(r, "tail", 1, 10000, &tail) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/sessions/%lld.log", hub_config(r->hub)->data_dir, (long long)hs->s.id);
+	f = fopen(path, "r");
+	if (!f) {
+		http_send_text(r->req, 200, "text/plain; charset=utf-8", "", 0);
+		return;
+	}
+	/* read at most 1 MiB from the end, then keep the last `tail` lines */
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	from = size > (1 << 20) ? size - (1 << 20) : 0;
+	fseek(f, from, SEEK_SET);
+	buf = h2o_mem_alloc_pool(&r->req->pool, (size_t)(size - from) + 1);
+	n = fread(buf, 1, (size_t)(size - from), f);
+	fclose(f);
+	start = n;
+	if (start > 0 && buf[start - 1] == '\n')
+		start--;
+	while (start > 0) {
+		if (buf[start - 1] == '\n' && ++lines == (size_t)tail)
+			break;
+		start--;
+	}
+	http_send_text(r->req, 200, "text/plain; charset=utf-8", buf + start, n - start);
+}
+
 /* --- GPUs --- */
 
 static void h_gpu_list(api_req_t *r)
@@ -668,6 +703,7 @@ const api_route_t api_routes[] = {
 	{"DELETE", "/sessions/{id}", AUTH_USER, 0, h_session_delete},
 	{"POST", "/sessions/{id}/stop", AUTH_USER, 0, h_session_stop},
 	{"GET", "/sessions/{id}/events", AUTH_USER, 0, h_session_events},
+	{"GET", "/sessions/{id}/logs", AUTH_USER, 0, h_session_logs},
 	{"GET", "/gpus", AUTH_USER, 0, h_gpu_list},
 	{"POST", "/gpus/{index}/fault", AUTH_ADMIN, 1, h_gpu_fault},
 	{"GET", "/users", AUTH_ADMIN, 0, h_user_list},

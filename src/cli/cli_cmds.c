@@ -100,6 +100,19 @@ const cli_cmd_t cli_cmds[] = {
 	  "Examples:\n"
 	  "  gpuhub events train\n"
 	  "  gpuhub events 12 --follow\n" },
+	{ NULL, "logs", cli_cmd_logs, "tail=", 1, 1, 0,
+	  "print a session's workspace log",
+	  "Usage: gpuhub logs SESSION [--tail N]\n"
+	  "\n"
+	  "Prints the last lines the session's workspace wrote to its output (kept\n"
+	  "after the session stops). SESSION is an id or one of your session names.\n"
+	  "\n"
+	  "Flags:\n"
+	  "  --tail N           how many lines (1 to 10000, default 200)\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub logs thesis\n"
+	  "  gpuhub logs 12 --tail 20\n" },
 	{ NULL, "queue", cli_cmd_queue, "a|all", 0, 0, 0,
 	  "show waiting sessions: position, expected wait, reason",
 	  "Usage: gpuhub queue [--all]\n"

@@ -112,3 +112,41 @@ def test_path_tricks_on_the_proxy(daemon):
         head = s.recv(4096).decode(errors="replace")
         s.close()
         assert head.split(" ")[1] in ("400", "404"), (path, head[:200])
+
+
+def test_logs_of_a_session(daemon):
+    import subprocess
+    admin = Api(daemon, ADMIN_TOKEN)
+    r = admin.post("/environments", json={
+        "name": "chatty", "interface": "jupyter", "default_gpus": 0,
+        "launch": {"local": {"command": ["/bin/sh", "-c",
+                                         "for i in 1 2 3 4 5; do echo line-$i; done; "
+                                         "echo gpus=$CUDA_VISIBLE_DEVICES; exec sleep infinity"],
+                             "ready": ""}}})
+    assert r.status_code == 201, r.text
+    ann = create_user(admin, daemon, "ann")
+    s = launch(ann.api, "talk", env="chatty", gpus=1)
+    gpu = s["allocations"][0]["gpu"]
+    wait_state(ann.api, s["id"], ["running"])
+    import time
+    end = time.time() + 10
+    while time.time() < end:
+        r = ann.api.get(f"/sessions/{s['id']}/logs")
+        if f"gpus={gpu}" in r.text:
+            break
+        time.sleep(0.1)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    assert "line-1" in r.text and f"gpus={gpu}" in r.text, r.text
+    r = ann.api.get(f"/sessions/{s['id']}/logs", params={"tail": 2})
+    assert r.text.splitlines() == ["line-5", f"gpus={gpu}"], r.text
+    assert ann.api.get(f"/sessions/{s['id']}/logs", params={"tail": 0}).status_code == 400
+    bob = create_user(admin, daemon, "bob")
+    assert bob.api.get(f"/sessions/{s['id']}/logs").status_code == 404
+    # the CLI prints the same, also after the stop
+    assert ann.api.post(f"/sessions/{s['id']}/stop").status_code == 200
+    wait_state(ann.api, s["id"], ["stopped"])
+    p = subprocess.run([daemon.binary, "logs", "talk", "--tail", "1", "--url", daemon.url,
+                        "--token", ann.token], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == f"gpus={gpu}"
+    admin.close()
