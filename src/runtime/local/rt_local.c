@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,135 +73,201 @@ static void local_close(gh_rt_t *rt)
 	free(l);
 }
 
-@@BODY@@
-const rt_ops_t rt_local_ops;
-
-typedef struct {
-	gh_rt_t base;
-} rt_local_t;
-
-static int local_open(gh_rt_t **out, const char *state_dir, char *errmsg, size_t errlen)
-{
-	rt_local_t *rt = calloc(1, sizeof(*rt));
-	(void)state_dir;
-	(void)errmsg;
-	(void)errlen;
-	if (!rt)
-		return GH_ENOMEM;
-	rt->base.ops = &rt_local_ops;
-	*out = &rt->base;
-	return 0;
-}
-
-static void local_close(gh_rt_t *rt) { free(rt); }
-
-/* Reads state and start time of pid; 0 or GH_ENOTFOUND. */
-static int proc_stat(int pid, char *state, unsigned long long *starttime)
-{
-	char path[64], buf[1024], *p;
-	FILE *f;
-	size_t n;
-	int field;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return GH_ENOTFOUND;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* the command name may contain spaces */
-	if (!p || p[1] != ' ')
-		return GH_ENOTFOUND;
-	p += 2;
-	*state = *p;
-	for (field = 3; field < 22 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p)
-		return GH_ENOTFOUND;
-	*starttime = strtoull(p, NULL, 10);
-	return 0;
-}
-
-static int parse_ref(const char *ref, int *pid, unsigned long long *st)
+/* "pid:starttime[:cgroup]"; rel receives the cgroup ("" when none). */
+static int parse_ref(const char *ref, int *pid, unsigned long long *st, char *rel, size_t rellen)
 {
 	char *end;
-	long p = strtol(ref, &end, 10);
-	if (p <= 1 || *end != ':')
+	long p;
+
+	rel[0] = '\0';
+	if (!ref)
+		return GH_EINVAL;
+	p = strtol(ref, &end, 10);
+	if (p <= 1 || p > 0x7fffffffL || *end != ':')
 		return GH_EINVAL;
 	*pid = (int)p;
 	*st = strtoull(end + 1, &end, 10);
-	return *end == '\0' ? 0 : GH_EINVAL;
+	if (*end == '\0')
+		return 0;
+	if (*end != ':' || strlen(end + 1) >= rellen || !rt_cg_valid_rel(end + 1))
+		return GH_EINVAL;
+	strcpy(rel, end + 1);
+	return 0;
 }
 
-static void child_exec(const rt_spec_t *spec, int logfd, int errpipe)
+/* 1 when pid is alive and started at st. */
+static int leader_alive(int pid, unsigned long long want)
 {
-	char **envp;
-	size_t n = 0, i, k = 0;
+	char state;
+	unsigned long long st;
 
-	setsid();
-	dup2(logfd, STDOUT_FILENO);
-	dup2(logfd, STDERR_FILENO);
-	{
-		int devnull = open("/dev/null", O_RDONLY);
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
+	return rt_proc_stat(pid, &state, &st, NULL) == 0 && st == want && state != 'Z' && state != 'X';
+}
+
+static int has_key(const rt_strv_t *e, const char *entry)
+{
+	size_t kl = strcspn(entry, "=");
+
+	for (size_t i = 0; i < e->n; i++)
+		if (strncmp(e->v[i], entry, kl) == 0 && e->v[i][kl] == '=')
+			return 1;
+	return 0;
+}
+
+/* What a workspace under its own account inherits from the hub's environment. */
+static int passed_to_account(const char *entry)
+{
+	return strncmp(entry, "PATH=", 5) == 0 || strncmp(entry, "LANG=", 5) == 0 || strncmp(entry, "LC_", 3) == 0 ||
+	       strncmp(entry, "TZ=", 3) == 0;
+}
+
+/*
+ * The workspace's environment: the spec's entries first (they win), then the
+ * account's identity, then the hub's own environment without its tokens
+ * (only locale and PATH when the workspace runs under another account).
+ */
+static int build_env(const rt_spec_t *spec, const rt_user_t *u, rt_strv_t *e)
+{
+	char buf[640];
+	int rc = 0, i;
+
+	for (i = 0; rc == 0 && i < RT_MAX_ENV && spec->env[i]; i++)
+		if (!has_key(e, spec->env[i]))
+			rc = rt_strv_add(e, spec->env[i]);
+	if (u->set) {
+		const char *kv[][2] = {{"HOME", u->home},
+		                       {"USER", u->name},
+		                       {"LOGNAME", u->name},
+		                       {"SHELL", access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh"}};
+		for (i = 0; rc == 0 && i < 4; i++) {
+			snprintf(buf, sizeof(buf), "%s=%s", kv[i][0], kv[i][1]);
+			if (!has_key(e, buf))
+				rc = rt_strv_add(e, buf);
+		}
 	}
-	if (chdir(spec->workdir) != 0)
+	for (i = 0; rc == 0 && environ[i]; i++) {
+		if (strncmp(environ[i], "GPUHUB_ADMIN_TOKEN=", 19) == 0 || strncmp(environ[i], "GPUHUB_TOKEN=", 13) == 0)
+			continue;
+		if ((u->set && !passed_to_account(environ[i])) || has_key(e, environ[i]))
+			continue;
+		rc = rt_strv_add(e, environ[i]);
+	}
+	if (rc == 0 && u->set && !has_key(e, "PATH="))
+		rc = rt_strv_add(e, "PATH=/usr/local/bin:/usr/bin:/bin");
+	return rc;
+}
+
+typedef struct {
+	char **argv, **envp;
+	const char *workdir;
+	const rt_user_t *u;
+	const rt_cg_join_t *join;
+	int logfd, errpipe;
+} child_t;
+
+/* Runs in the forked child: only async-signal-safe calls until exec. */
+static void child_exec(const child_t *c)
+{
+	sigset_t none;
+	char num[16];
+	int i, n, pid, devnull;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	pid = (int)getpid();
+	for (n = (int)sizeof(num), num[--n] = '\0'; pid > 0 || n == (int)sizeof(num) - 1; pid /= 10)
+		num[--n] = (char)('0' + pid % 10);
+	for (i = 0; i < c->join->n; i++)
+		if (write(c->join->fd[i], num + n, strlen(num + n)) < 0) {
+			/* the cgroup vanished: run without it */
+		}
+	dup2(c->logfd, STDOUT_FILENO);
+	dup2(c->logfd, STDERR_FILENO);
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0)
+		dup2(devnull, STDIN_FILENO);
+	if (c->u->set && (setgroups((size_t)c->u->ngroups, c->u->groups) != 0 || setgid(c->u->gid) != 0 ||
+	                  setuid(c->u->uid) != 0 || getuid() != c->u->uid))
 		goto fail;
-	while (environ[n])
-		n++;
-	envp = calloc(n + RT_MAX_ENV + 1, sizeof(*envp));
-	if (!envp)
+	if (chdir(c->workdir) != 0)
 		goto fail;
-	for (i = 0; i < n; i++)
-		if (strncmp(environ[i], "GPUHUB_ADMIN_TOKEN=", 19) != 0 && strncmp(environ[i], "GPUHUB_TOKEN=", 13) != 0)
-			envp[k++] = environ[i];
-	for (i = 0; i < RT_MAX_ENV && spec->env[i]; i++)
-		envp[k++] = (char *)spec->env[i];
 	signal(SIGPIPE, SIG_DFL);
-	execve(spec->argv[0], (char *const *)spec->argv, envp);
-	if (!strchr(spec->argv[0], '/')) {
-		environ = envp;
-		execvp(spec->argv[0], (char *const *)spec->argv);
+	execve(c->argv[0], c->argv, c->envp);
+	if (!strchr(c->argv[0], '/')) {
+		environ = c->envp;
+		execvp(c->argv[0], c->argv);
 	}
 fail:
 	{
 		int e = errno;
-		if (write(errpipe, &e, sizeof(e)) < 0) {
+		if (write(c->errpipe, &e, sizeof(e)) < 0) {
 			/* parent sees EOF only */
 		}
 	}
 	_exit(127);
 }
 
-static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg,
-                       size_t errlen)
+/* Last line of the log, for error messages. */
+static void log_tail(const char *path, char *out, size_t len)
 {
-	int logfd, pipefd[2], pidpipe[2], status, err = 0;
-	pid_t mid, pid = 0;
-	char state;
-	unsigned long long st;
-	ssize_t r;
-	(void)rt;
+	char buf[512], *p;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t sz;
+	ssize_t n;
 
-	if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
-		snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
-		return GH_EIO;
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	sz = lseek(fd, 0, SEEK_END);
+	n = pread(fd, buf, sizeof(buf) - 1, sz > (off_t)sizeof(buf) - 1 ? sz - (off_t)sizeof(buf) + 1 : 0);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	p = strrchr(buf, '\n');
+	gh_strlcpy(out, p ? p + 1 : buf, len);
+}
+
+/*
+ * Waits until bwrap has built the sandbox: its init (the leader's child)
+ * has forked the command. GH_EIO when bwrap exited first.
+ */
+static int wait_sandbox(int pid, unsigned long long st)
+{
+	struct timespec ts = {0, 5 * 1000 * 1000};
+	int init;
+
+	for (int i = 0; i < 1000; i++) {
+		if (!leader_alive(pid, st))
+			return GH_EIO;
+		init = rt_proc_first_child(pid);
+		if (init > 0 && rt_proc_first_child(init) > 0)
+			return 0;
+		nanosleep(&ts, NULL);
 	}
-	logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (logfd < 0) {
-		snprintf(errmsg, errlen, "cannot open log %s: %s", spec->log_path, strerror(errno));
-		return GH_EIO;
-	}
-	if (pipe2(pipefd, O_CLOEXEC) != 0 || pipe2(pidpipe, O_CLOEXEC) != 0) {
-		close(logfd);
+	return 0; /* slow, but alive: the probes will tell */
+}
+
+static int spawn(const child_t *c, pid_t *out, char *errmsg, size_t errlen)
+{
+	int pipefd[2], pidpipe[2], status, err = 0;
+	pid_t mid, pid = 0;
+	child_t cc = *c;
+
+	if (pipe2(pipefd, O_CLOEXEC) != 0) {
 		snprintf(errmsg, errlen, "pipe: %s", strerror(errno));
 		return GH_EIO;
 	}
+	if (pipe2(pidpipe, O_CLOEXEC) != 0) {
+		snprintf(errmsg, errlen, "pipe: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return GH_EIO;
+	}
+	cc.errpipe = pipefd[1];
 	mid = fork();
 	if (mid < 0) {
 		snprintf(errmsg, errlen, "fork: %s", strerror(errno));
@@ -209,11 +276,8 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 	}
 	if (mid == 0) {
 		pid_t gc = fork();
-		if (gc == 0) {
-			int fl = fcntl(logfd, F_GETFD);
-			fcntl(logfd, F_SETFD, fl & ~FD_CLOEXEC);
-			child_exec(spec, logfd, pipefd[1]);
-		}
+		if (gc == 0)
+			child_exec(&cc);
 		if (write(pidpipe[1], &gc, sizeof(gc)) < 0)
 			_exit(1);
 		_exit(gc > 0 ? 0 : 1);
@@ -229,20 +293,14 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 		goto out;
 	}
 	/* exec succeeded when the CLOEXEC pipe closes without data */
-	r = read(pipefd[0], &status, sizeof(status));
-	if (r == sizeof(status)) {
-		snprintf(errmsg, errlen, "cannot run %s: %s", spec->argv[0], strerror(status));
+	if (read(pipefd[0], &status, sizeof(status)) == sizeof(status)) {
+		snprintf(errmsg, errlen, "cannot run %s%s%s: %s", c->argv[0], c->u->set ? " as " : "",
+		         c->u->set ? c->u->name : "", strerror(status));
 		err = GH_EIO;
 		goto out;
 	}
-	if (proc_stat(pid, &state, &st) != 0) {
-		snprintf(errmsg, errlen, "workspace process %d exited at once; see its log", (int)pid);
-		err = GH_EIO;
-		goto out;
-	}
-	snprintf(ref, reflen, "%d:%llu", (int)pid, st);
+	*out = pid;
 out:
-	close(logfd);
 	close(pipefd[0]);
 	close(pidpipe[0]);
 	if (pipefd[1] >= 0)
@@ -252,31 +310,161 @@ out:
 	return err;
 }
 
+static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg,
+                       size_t errlen)
+{
+	rt_local_t *l = (rt_local_t *)rt;
+	rt_user_t u;
+	rt_strv_t av = {0}, ev = {0};
+	rt_cg_join_t join = {.n = 0};
+	char cgrel[128] = "", tail[200];
+	child_t c;
+	pid_t pid = 0;
+	char state;
+	unsigned long long st;
+	int logfd = -1, err, i;
+	int want_cg = spec->sandbox || spec->memory_mib > 0 || spec->cpu_milli > 0 || spec->max_pids > 0;
+
+	if (!spec->argv || !spec->argv[0] || !spec->workdir || !spec->log_path) {
+		snprintf(errmsg, errlen, "incomplete workspace spec");
+		return GH_EINVAL;
+	}
+	if (spec->sandbox && !rt_sb_bwrap()) {
+		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
+		return GH_EUNSUPPORTED;
+	}
+	if ((err = rt_sb_user(spec, &u, errmsg, errlen)) != 0)
+		return err;
+	if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
+		snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
+		return GH_EIO;
+	}
+	if ((err = rt_sb_prepare_dir(spec->workdir, 0700, &u, errmsg, errlen)) != 0)
+		return err;
+	if (spec->home_dir && (u.set || spec->sandbox) &&
+	    (err = rt_sb_prepare_dir(spec->home_dir, 0700, &u, errmsg, errlen)) != 0)
+		return err;
+	err = build_env(spec, &u, &ev);
+	if (err == 0 && spec->sandbox)
+		err = rt_sb_argv(spec, &u, &av);
+	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
+		err = rt_strv_add(&av, spec->argv[i]);
+	if (err != 0) {
+		snprintf(errmsg, errlen, "cannot prepare the workspace command: %s", gh_strerror(err));
+		goto out;
+	}
+	logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0) {
+		snprintf(errmsg, errlen, "cannot open log %s: %s", spec->log_path, strerror(errno));
+		err = GH_EIO;
+		goto out;
+	}
+	if (want_cg && rt_cg_create(&l->cg, spec, cgrel, sizeof(cgrel), &join) != 0)
+		cgrel[0] = '\0';
+	c = (child_t){.argv = av.v, .envp = ev.v, .workdir = spec->workdir, .u = &u, .join = &join, .logfd = logfd};
+	if ((err = spawn(&c, &pid, errmsg, errlen)) != 0)
+		goto out;
+	if (rt_proc_stat(pid, &state, &st, NULL) != 0 ||
+	    (spec->sandbox && wait_sandbox(pid, st) != 0)) {
+		log_tail(spec->log_path, tail, sizeof(tail));
+		snprintf(errmsg, errlen, "workspace process %d exited at once%s%s", (int)pid, tail[0] ? ": " : "; see its log",
+		         tail);
+		err = GH_EIO;
+		goto out;
+	}
+	if (cgrel[0])
+		snprintf(ref, reflen, "%d:%llu:%s", (int)pid, st, cgrel);
+	else
+		snprintf(ref, reflen, "%d:%llu", (int)pid, st);
+out:
+	if (err != 0 && cgrel[0]) {
+		rt_cg_kill(&l->cg, cgrel);
+		rt_cg_remove(&l->cg, cgrel);
+	}
+	rt_cg_join_close(&join);
+	if (logfd >= 0)
+		close(logfd);
+	rt_strv_free(&av);
+	rt_strv_free(&ev);
+	return err;
+}
+
 static rt_status_t local_probe(gh_rt_t *rt, const char *ref)
 {
+	rt_local_t *l = (rt_local_t *)rt;
 	int pid;
-	unsigned long long want, st;
-	char state;
-	(void)rt;
+	unsigned long long want;
+	char rel[128];
 
-	if (parse_ref(ref, &pid, &want) != 0 || proc_stat(pid, &state, &st) != 0)
+	if (parse_ref(ref, &pid, &want, rel, sizeof(rel)) != 0)
 		return RT_GONE;
-	if (st != want || state == 'Z' || state == 'X')
-		return RT_GONE;
-	return RT_READY;
+	if (leader_alive(pid, want))
+		return RT_READY;
+	if (rel[0]) {
+		/* the leader is gone: nothing of the workspace may stay behind */
+		rt_cg_signal(&l->cg, rel, SIGKILL, NULL, 0);
+		rt_cg_remove(&l->cg, rel);
+	}
+	return RT_GONE;
+}
+
+/* 1 when pid is a bwrap process (the leader of a sandboxed workspace). */
+static int is_bwrap(int pid)
+{
+	char path[64], comm[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "bwrap") == 0;
 }
 
 static int local_signal_stop(gh_rt_t *rt, const char *ref, int hard)
 {
-	int pid;
+	rt_local_t *l = (rt_local_t *)rt;
+	int pid, init = 0, sandboxed, sig = hard ? SIGKILL : SIGTERM, *pids, n;
 	unsigned long long want;
+	char rel[128];
 
-	if (parse_ref(ref, &pid, &want) != 0)
+	if (parse_ref(ref, &pid, &want, rel, sizeof(rel)) != 0)
 		return GH_EINVAL;
-	if (local_probe(rt, ref) == RT_GONE)
+	if (!leader_alive(pid, want)) {
+		local_probe(rt, ref); /* cleans up a cgroup left behind */
 		return GH_ENOTFOUND;
+	}
+	sandboxed = is_bwrap(pid);
+	if (sandboxed)
+		init = rt_proc_first_child(pid);
+	n = rel[0] ? rt_cg_pids(&l->cg, rel, &pids) : GH_ENOTFOUND;
+	if (n >= 0)
+		free(pids);
+	if (n > 0) {
+		if (hard) {
+			rt_cg_kill(&l->cg, rel);
+			kill(-pid, SIGKILL);
+		} else {
+			/* the sandbox's own processes end when the command does */
+			int skip[2] = {pid, init};
+			rt_cg_signal(&l->cg, rel, SIGTERM, skip, sandboxed ? 2 : 0);
+		}
+		return 0;
+	}
+	if (sandboxed && init > 0) {
+		if (hard) {
+			kill(init, SIGKILL); /* the pid namespace dies with its init */
+			kill(-pid, SIGKILL);
+		} else if (rt_proc_signal_ns(rt_proc_pidns(init), init, SIGTERM) == 0) {
+			kill(-pid, SIGTERM);
+		}
+		return 0;
+	}
 	/* the leader called setsid(): its pid is the process group id */
-	if (kill(-pid, hard ? SIGKILL : SIGTERM) != 0 && kill(pid, hard ? SIGKILL : SIGTERM) != 0)
+	if (kill(-pid, sig) != 0 && kill(pid, sig) != 0)
 		return errno == ESRCH ? GH_ENOTFOUND : GH_EIO;
 	return 0;
 }

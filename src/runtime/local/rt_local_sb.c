@@ -105,7 +105,22 @@ static int child_of(int pid, void *arg)
 	return rt_proc_stat(pid, &st, &t, &ppid) == 0 && ppid == parent ? pid : 0;
 }
 
-int rt_proc_first_child(int pid) { return each_pid(child_of, &pid); }
+int rt_proc_first_child(int pid)
+{
+	char path[64];
+	FILE *f;
+	int child = 0;
+
+	/* the kernel's list when it has one, else a scan of /proc */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		if (fscanf(f, "%d", &child) != 1)
+			child = 0;
+		fclose(f);
+		return child;
+	}
+	return each_pid(child_of, &pid);
+}
 
 unsigned long long rt_proc_pidns(int pid)
 {

@@ -1,0 +1,460 @@
+/*
+ * test_rt_local.c — the local runtime with real processes: the default
+ * (unsandboxed) mode, a bubblewrap-sandboxed workspace under a dedicated
+ * account (checked from inside: homes, /usr, /tmp, pid namespace, uid),
+ * stopping a tree that ignores SIGTERM, cgroup limits, and old handles.
+ * The sandbox and cgroup tests need root and bwrap; they skip otherwise.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/err.h"
+#include "runtime/runtime.h"
+
+#define ACCOUNT "gh-rttest"
+
+static char base[256];      /* outside /tmp, so that hide_dir is what hides it */
+static char hosthome[256];  /* a directory under the real /home */
+static char tmpmark[256];   /* a file in the host's /tmp */
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int have_root_and_bwrap(void) { return geteuid() == 0 && access("/usr/bin/bwrap", X_OK) == 0; }
+
+static void mkdir_mode(const char *p, mode_t m)
+{
+	assert_int_equal(mkdir(p, m) == 0 || errno == EEXIST, 1);
+	chmod(p, m);
+}
+
+static void write_text(const char *p, const char *s, mode_t m)
+{
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(s, f);
+	fclose(f);
+	chmod(p, m);
+}
+
+static int read_text(const char *p, char *buf, size_t len)
+{
+	FILE *f = fopen(p, "r");
+	size_t n;
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return 0;
+}
+
+/* Processes owned by uid. */
+static int count_uid(uid_t uid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	struct stat sb;
+	char p[300];
+	int n = 0;
+
+	while (d && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s", de->d_name);
+		if (stat(p, &sb) == 0 && sb.st_uid == uid)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static rt_status_t wait_gone(gh_rt_t *rt, const char *ref, int ms)
+{
+	rt_status_t s = rt_probe(rt, ref);
+	for (int i = 0; i < ms / 20 && s != RT_GONE; i++) {
+		sleep_ms(20);
+		s = rt_probe(rt, ref);
+	}
+	return s;
+}
+
+static int group_setup(void **state)
+{
+	gh_rt_t *rt = NULL;
+	char err[256];
+
+	snprintf(base, sizeof(base), "/var/lib/gh-rttest-XXXXXX");
+	if (!mkdtemp(base)) {
+		snprintf(base, sizeof(base), "/tmp/gh-rttest-XXXXXX");
+		if (!mkdtemp(base))
+			return -1;
+	}
+	chmod(base, 0711);
+	if (rt_open(&rt, "local", base, err, sizeof(err)) != 0)
+		return -1;
+	*state = rt;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	rt_close(*state);
+	if (base[0])
+		nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	if (hosthome[0])
+		rmdir(hosthome);
+	if (tmpmark[0])
+		unlink(tmpmark);
+	if (geteuid() == 0 && getpwnam(ACCOUNT)) {
+		int rc = system("/usr/sbin/userdel " ACCOUNT " >/dev/null 2>&1");
+		(void)rc;
+	}
+	return 0;
+}
+
+static void test_account_name(void **state)
+{
+	char out[64];
+	(void)state;
+	assert_int_equal(rt_account_name("Alice", 1, out, sizeof(out)), 0);
+	assert_string_equal(out, "gh-alice");
+	assert_int_equal(rt_account_name("bob_2", 0, out, sizeof(out)), 0);
+	assert_string_equal(out, "bob_2");
+	assert_int_equal(rt_account_name("a b", 1, out, sizeof(out)), GH_EINVAL);
+	assert_int_equal(rt_account_name("../x", 0, out, sizeof(out)), GH_EINVAL);
+	assert_int_equal(rt_account_name("-x", 0, out, sizeof(out)), GH_EINVAL);
+	assert_int_equal(rt_account_name("", 1, out, sizeof(out)), GH_EINVAL);
+	assert_int_equal(rt_account_name("abcdefghijklmnopqrstuvwxyz0123456789", 1, out, sizeof(out)), GH_EINVAL);
+}
+
+/* Handles from before cgroups ("pid:starttime") and malformed ones. */
+static void test_old_handles(void **state)
+{
+	gh_rt_t *rt = *state;
+	char ref[64], path[64], buf[1024], *p;
+	unsigned long long st;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)getpid());
+	assert_int_equal(read_text(path, buf, sizeof(buf)), 0);
+	p = strrchr(buf, ')') + 2;
+	for (field = 3; field < 22; field++)
+		p = strchr(p, ' ') + 1;
+	st = strtoull(p, NULL, 10);
+	snprintf(ref, sizeof(ref), "%d:%llu", (int)getpid(), st);
+	assert_int_equal(rt_probe(rt, ref), RT_READY);
+	snprintf(ref, sizeof(ref), "%d:%llu", (int)getpid(), st + 1);
+	assert_int_equal(rt_probe(rt, ref), RT_GONE);
+	assert_int_equal(rt_signal_stop(rt, ref, 0), GH_ENOTFOUND);
+	assert_int_equal(rt_probe(rt, "nonsense"), RT_GONE);
+	assert_int_equal(rt_probe(rt, "1:2"), RT_GONE);
+	assert_int_equal(rt_probe(rt, "1234:5:/etc"), RT_GONE);
+	assert_int_equal(rt_signal_stop(rt, "1234:5:/gpuhub/../../etc", 1), GH_EINVAL);
+	assert_int_equal(rt_signal_stop(rt, "1234:5:x", 1), GH_EINVAL);
+}
+
+/* All new fields zero: the command runs as before, handle "pid:starttime". */
+static void test_default_mode(void **state)
+{
+	gh_rt_t *rt = *state;
+	const char *argv[] = {"/bin/sh", "-c", "echo started; sleep 300 & sleep 300", NULL};
+	rt_spec_t spec = {0};
+	char ref[160], err[256], work[300], logp[300];
+
+	snprintf(work, sizeof(work), "%s/plain", base);
+	snprintf(logp, sizeof(logp), "%s/plain.log", base);
+	spec.session_id = 900001;
+	spec.user = "alice";
+	spec.argv = argv;
+	spec.workdir = work;
+	spec.log_path = logp;
+	spec.env[0] = "GPUHUB_PORT=1";
+	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
+	assert_null(strchr(strchr(ref, ':') + 1, ':'));
+	assert_int_equal(rt_probe(rt, ref), RT_READY);
+	assert_int_equal(rt_signal_stop(rt, ref, 0), 0);
+	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
+	assert_int_equal(rt_signal_stop(rt, ref, 1), GH_ENOTFOUND);
+}
+
+static const char inside[] =
+	"trap '' TERM\n"
+	"R=\"$HOME/res.txt\"\n"
+	"{\n"
+	"echo uid=$(id -u)\n"
+	"echo pid=$$\n"
+	"if [ -e \"$OTHER/secret\" ]; then echo other=visible; else echo other=hidden; fi\n"
+	"if [ -e \"$STATE/hubstate\" ]; then echo hub=visible; else echo hub=hidden; fi\n"
+	"if [ -e \"$HOSTHOME\" ]; then echo homes=visible; else echo homes=hidden; fi\n"
+	"if touch /usr/gh-rt-probe 2>/dev/null; then echo usr=writable; else echo usr=ro; fi\n"
+	"if [ -e \"$TMPMARK\" ]; then echo tmp=shared; else echo tmp=private; fi\n"
+	"if echo x > /tmp/in-sandbox; then echo tmpw=ok; fi\n"
+	"if echo x > \"$PWD/work-file\"; then echo work=ok; fi\n"
+	"if echo x > \"$GPUHUB_SIM_REPORT_DIR/r\"; then echo report=ok; fi\n"
+	"echo cwd=$PWD\n"
+	"} > \"$R.part\" 2>&1\n"
+	"mv \"$R.part\" \"$R\"\n"
+	"sleep 300 &\n"
+	"sleep 300\n";
+
+static void expect_line(const char *res, const char *line)
+{
+	char want[128];
+	snprintf(want, sizeof(want), "%s\n", line);
+	if (!strstr(res, want))
+		fail_msg("expected \"%s\" in:\n%s", line, res);
+}
+
+/*
+ * One sandboxed workspace, checked from inside, then stopped. by_ns: stop
+ * it through a handle without its cgroup, as on a machine without cgroups
+ * (the engine then signals its pid namespace).
+ */
+static void run_sandbox(gh_rt_t *rt, int64_t id, int by_ns)
+{
+	const char *argv[] = {"/bin/sh", "-c", inside, NULL};
+	rt_spec_t spec = {0};
+	char ref[160], err[256], homes[300], home[300], other[300], stdir[300], work[300], sess[300], logp[300];
+	char rep[300], e_other[340], e_state[340], e_hh[340], e_mark[340], e_rep[340], res[2048], p[400];
+	struct passwd *pw;
+	struct stat sb;
+	char full[160], *cgpart;
+	int i;
+
+	if (!hosthome[0]) {
+		snprintf(hosthome, sizeof(hosthome), "/home/gh-rt-XXXXXX");
+		if (!mkdtemp(hosthome))
+			hosthome[0] = '\0';
+	}
+	snprintf(tmpmark, sizeof(tmpmark), "/tmp/gh-rt-mark-%d", (int)getpid());
+	write_text(tmpmark, "host\n", 0644);
+	snprintf(homes, sizeof(homes), "%s/homes", base);
+	snprintf(home, sizeof(home), "%s/homes/" ACCOUNT, base);
+	snprintf(other, sizeof(other), "%s/homes/other", base);
+	snprintf(stdir, sizeof(stdir), "%s/state", base);
+	snprintf(sess, sizeof(sess), "%s/sessions", base);
+	snprintf(work, sizeof(work), "%s/sessions/%lld", base, (long long)id);
+	snprintf(logp, sizeof(logp), "%s/sessions/%lld.log", base, (long long)id);
+	snprintf(rep, sizeof(rep), "%s/reports", base);
+	mkdir_mode(homes, 0711);
+	mkdir_mode(other, 0755);
+	mkdir_mode(stdir, 0755);
+	mkdir_mode(sess, 0711);
+	mkdir_mode(rep, 01777);
+	snprintf(p, sizeof(p), "%s/secret", other);
+	write_text(p, "other's\n", 0644);
+	snprintf(p, sizeof(p), "%s/hubstate", stdir);
+	write_text(p, "hub\n", 0644);
+	snprintf(e_other, sizeof(e_other), "OTHER=%s", other);
+	snprintf(e_state, sizeof(e_state), "STATE=%s", stdir);
+	snprintf(e_hh, sizeof(e_hh), "HOSTHOME=%s", hosthome[0] ? hosthome : "/home");
+	snprintf(e_mark, sizeof(e_mark), "TMPMARK=%s", tmpmark);
+	snprintf(e_rep, sizeof(e_rep), "GPUHUB_SIM_REPORT_DIR=%s", rep);
+
+	spec.session_id = id;
+	snprintf(p, sizeof(p), "%s/res.txt", home);
+	unlink(p); /* the home outlives the previous run */
+	spec.user = "rttest";
+	spec.argv = argv;
+	spec.workdir = work;
+	spec.log_path = logp;
+	spec.env[0] = e_other;
+	spec.env[1] = e_state;
+	spec.env[2] = e_hh;
+	spec.env[3] = e_mark;
+	spec.env[4] = e_rep;
+	spec.env[5] = "CUDA_VISIBLE_DEVICES=0";
+	spec.unix_user = ACCOUNT;
+	spec.create_account = 1;
+	spec.home_dir = home;
+	spec.hide_dir = stdir;
+	spec.sandbox = 1;
+	if (rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)) != 0)
+		fail_msg("start: %s", err);
+	strcpy(full, ref);
+	cgpart = strchr(strchr(ref, ':') + 1, ':');
+	if (by_ns && cgpart)
+		*cgpart = '\0';
+	pw = getpwnam(ACCOUNT);
+	assert_non_null(pw);
+	assert_int_equal(rt_probe(rt, ref), RT_READY);
+
+	snprintf(p, sizeof(p), "%s/res.txt", home);
+	for (i = 0; i < 250 && read_text(p, res, sizeof(res)) != 0; i++)
+		sleep_ms(20);
+	if (i == 250) {
+		read_text(logp, res, sizeof(res));
+		fail_msg("no result from inside the sandbox; log:\n%s", res);
+	}
+	{
+		char line[64];
+		snprintf(line, sizeof(line), "uid=%u", (unsigned)pw->pw_uid);
+		expect_line(res, line);
+	}
+	expect_line(res, "other=hidden");
+	expect_line(res, "hub=hidden");
+	expect_line(res, "homes=hidden");
+	expect_line(res, "usr=ro");
+	expect_line(res, "tmp=private");
+	expect_line(res, "tmpw=ok");
+	expect_line(res, "work=ok");
+	expect_line(res, "report=ok");
+	assert_true(atoi(strstr(res, "pid=") + 4) <= 3); /* bwrap's init is 1 */
+	snprintf(p, sizeof(p), "%s/work-file", work);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_int_equal(sb.st_uid, pw->pw_uid);
+	assert_int_not_equal(access("/tmp/in-sandbox", F_OK), 0);
+
+	/* the whole tree ignores SIGTERM: it survives the soft stop ... */
+	assert_int_equal(rt_signal_stop(rt, ref, 0), 0);
+	sleep_ms(300);
+	assert_int_equal(rt_probe(rt, ref), RT_READY);
+	assert_true(count_uid(pw->pw_uid) >= 2);
+	/* ... and not the hard one; nothing of the account stays */
+	assert_int_equal(rt_signal_stop(rt, ref, 1), 0);
+	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
+	for (i = 0; i < 100 && count_uid(pw->pw_uid) > 0; i++)
+		sleep_ms(20);
+	assert_int_equal(count_uid(pw->pw_uid), 0);
+	/* a probe with the full handle removes the cgroup the stop left */
+	assert_int_equal(rt_probe(rt, full), RT_GONE);
+	if (cgpart) {
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/pids%s", strrchr(full, ':') + 1);
+		if (access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+			snprintf(p, sizeof(p), "/sys/fs/cgroup%s", strrchr(full, ':') + 1);
+		assert_int_not_equal(access(p, F_OK), 0);
+	}
+}
+
+static void test_sandbox(void **state)
+{
+	if (!have_root_and_bwrap())
+		skip();
+	run_sandbox(*state, 900007, 0);
+}
+
+static void test_sandbox_no_cgroup_stop(void **state)
+{
+	if (!have_root_and_bwrap())
+		skip();
+	run_sandbox(*state, 900008, 1);
+}
+
+/* Limits land in the workspace's cgroup; a stop empties and removes it. */
+static void test_cgroup_limits(void **state)
+{
+	gh_rt_t *rt = *state;
+	const char *argv[] = {"/bin/sh", "-c", "sleep 300 & sleep 300", NULL};
+	rt_spec_t spec = {0};
+	char ref[160], err[256], work[300], logp[300], dir[400], p[500], buf[256], *rel;
+	int v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0, i, found;
+
+	if (geteuid() != 0)
+		skip();
+	snprintf(work, sizeof(work), "%s/limited", base);
+	snprintf(logp, sizeof(logp), "%s/limited.log", base);
+	spec.session_id = 900042;
+	spec.user = "alice";
+	spec.argv = argv;
+	spec.workdir = work;
+	spec.log_path = logp;
+	spec.memory_mib = 128;
+	spec.cpu_milli = 250;
+	spec.max_pids = 32;
+	if (rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)) != 0)
+		fail_msg("start: %s", err);
+	rel = strchr(strchr(ref, ':') + 1, ':');
+	if (!rel) {
+		rt_signal_stop(rt, ref, 1);
+		wait_gone(rt, ref, 3000);
+		print_message("cgroups are not usable here; limits not tested\n");
+		skip();
+	}
+	rel++;
+	assert_string_equal(rel, "/gpuhub/s900042");
+	found = 0;
+	if (v2) {
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", rel);
+		snprintf(p, sizeof(p), "%s/memory.max", dir);
+		if (read_text(p, buf, sizeof(buf)) == 0 && ++found)
+			assert_string_equal(buf, "134217728\n");
+		snprintf(p, sizeof(p), "%s/cpu.max", dir);
+		if (read_text(p, buf, sizeof(buf)) == 0 && ++found)
+			assert_string_equal(buf, "25000 100000\n");
+		snprintf(p, sizeof(p), "%s/pids.max", dir);
+		if (read_text(p, buf, sizeof(buf)) == 0 && ++found)
+			assert_string_equal(buf, "32\n");
+	} else {
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", rel);
+		if (read_text(p, buf, sizeof(buf)) == 0 && ++found)
+			assert_string_equal(buf, "134217728\n");
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us", rel);
+		if (read_text(p, buf, sizeof(buf)) == 0 && ++found)
+			assert_string_equal(buf, "25000\n");
+		snprintf(p, sizeof(p), "/sys/fs/cgroup/pids%s/pids.max", rel);
+		if (read_text(p, buf, sizeof(buf)) == 0 && ++found)
+			assert_string_equal(buf, "32\n");
+		snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s%s", found ? "pids" : "memory", rel);
+	}
+	print_message("cgroup %s %s: %d limit files checked\n", v2 ? "v2" : "v1", rel, found);
+	assert_true(found > 0);
+	snprintf(p, sizeof(p), "%s/cgroup.procs", dir);
+	assert_int_equal(read_text(p, buf, sizeof(buf)), 0);
+	assert_int_equal(atoi(ref), atoi(buf)); /* the leader joined first */
+	assert_non_null(strchr(buf, '\n'));
+	for (i = 0; i < 50 && strchr(strchr(buf, '\n') + 1, '\n') == NULL; i++) {
+		sleep_ms(20);
+		read_text(p, buf, sizeof(buf));
+	}
+	assert_non_null(strchr(strchr(buf, '\n') + 1, '\n')); /* its children too */
+
+	assert_int_equal(rt_signal_stop(rt, ref, 0), 0);
+	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
+	for (i = 0; i < 100 && access(dir, F_OK) == 0; i++) {
+		sleep_ms(20);
+		rt_probe(rt, ref);
+	}
+	assert_int_not_equal(access(dir, F_OK), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_account_name),
+		cmocka_unit_test(test_old_handles),
+		cmocka_unit_test(test_default_mode),
+		cmocka_unit_test(test_sandbox),
+		cmocka_unit_test(test_sandbox_no_cgroup_stop),
+		cmocka_unit_test(test_cgroup_limits),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
