@@ -54,7 +54,7 @@
 typedef struct { char *format, *level; } cfg_log_t;
 typedef struct { char *source, *sim_default, *poll_interval_ms; } cfg_gpus_t;
 typedef struct { char *driver, *url; } cfg_store_t;
-typedef struct { char *engine, *stop_grace_s; } cfg_runtime_t;
+typedef struct { char *engine, *stop_grace_s, *sandbox, *accounts; } cfg_runtime_t;
 typedef struct { char *max_body_bytes, *cookie_secure; } cfg_http_t;
 typedef struct { char *login_ttl_hours, *token_ttl_days; } cfg_auth_t;
 typedef struct { char *max_per_user; } cfg_sessions_t;
@@ -105,6 +105,8 @@ static const cyaml_schema_field_t cfg_store_fields[] = {
 static const cyaml_schema_field_t cfg_runtime_fields[] = {
 	CFG_LEAF("engine", cfg_runtime_t, engine, CFG_LEN(runtime)),
 	CFG_LEAF("stop_grace_s", cfg_runtime_t, stop_grace_s, CYAML_UNLIMITED),
+	CFG_LEAF("sandbox", cfg_runtime_t, sandbox, CYAML_UNLIMITED),
+	CFG_LEAF("accounts", cfg_runtime_t, accounts, CFG_LEN(runtime_accounts)),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t cfg_http_fields[] = {
@@ -169,6 +171,8 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("runtime.engine", CFG_TEXT, CFG_S_RUNTIME, cfg_runtime_t, engine, runtime, 0, 0, 0),
 	CFG_KEY("runtime.stop_grace_s", CFG_INT, CFG_S_RUNTIME, cfg_runtime_t, stop_grace_s,
 		stop_grace_s, 0, 3600, 0),
+	CFG_KEY("runtime.sandbox", CFG_BOOL, CFG_S_RUNTIME, cfg_runtime_t, sandbox, runtime_sandbox, 0, 1, 0),
+	CFG_KEY("runtime.accounts", CFG_TEXT, CFG_S_RUNTIME, cfg_runtime_t, accounts, runtime_accounts, 0, 0, 0),
 	CFG_KEY("http.max_body_bytes", CFG_LONG, CFG_S_HTTP, cfg_http_t, max_body_bytes,
 		max_body_bytes, 1024, 1073741824L, 1),
 	CFG_KEY("http.cookie_secure", CFG_BOOL, CFG_S_HTTP, cfg_http_t, cookie_secure,
@@ -257,6 +261,8 @@ void config_defaults(gh_config_t *cfg)
 	gh_strlcpy(cfg->store_driver, "sqlite", sizeof cfg->store_driver);
 	gh_strlcpy(cfg->runtime, "local", sizeof cfg->runtime);
 	cfg->stop_grace_s = 10;
+	cfg->runtime_sandbox = 0;
+	gh_strlcpy(cfg->runtime_accounts, "none", sizeof cfg->runtime_accounts);
 	cfg->max_body_bytes = 1048576;
 	cfg->cookie_secure = 0;
 	cfg->login_ttl_hours = 12;
@@ -547,6 +553,7 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	static const char *const levels[] = { "debug", "info", "warn", "error", NULL };
 	static const char *const drivers[] = { "sqlite", "postgres", NULL };
 	static const char *const engines[] = { "local", NULL };
+	static const char *const accounts[] = { "none", "dedicated", "map", NULL };
 	static const char *const placements[] = { "random", "firstfit", "bestfit", "packing",
 						  "dotprod", "fgd", "gpuhub", NULL };
 	char host[CONFIG_STR];
@@ -591,6 +598,9 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	if (!cfg_one_of(cfg->runtime, engines))
 		return cfg_bad(errmsg, errlen, "runtime.engine: '%s' is not a known engine (local)",
 			       cfg->runtime);
+	if (!cfg_one_of(cfg->runtime_accounts, accounts))
+		return cfg_bad(errmsg, errlen, "runtime.accounts: '%s' is not none, dedicated or map",
+			       cfg->runtime_accounts);
 	if (!cfg_one_of(cfg->sched_placement, placements))
 		return cfg_bad(errmsg, errlen,
 			       "sched.placement: '%s' is not random, firstfit, bestfit, packing, dotprod, "

@@ -19,6 +19,8 @@
  *   store.url                 store_url         "" = <data_dir>/gpuhub.db
  *   runtime.engine            runtime           "local"
  *   runtime.stop_grace_s      stop_grace_s      10
+ *   runtime.sandbox           runtime_sandbox   false (bubblewrap around workspaces)
+ *   runtime.accounts          runtime_accounts  "none" | "dedicated" (gh-<user>) | "map"
  *   http.max_body_bytes       max_body_bytes    1048576
  *   http.cookie_secure        cookie_secure     false
  *   auth.login_ttl_hours      login_ttl_hours   12
@@ -54,6 +56,8 @@ typedef struct {
 	char store_url[CONFIG_STR];
 	char runtime[32];
 	int stop_grace_s;
+	int runtime_sandbox;
+	char runtime_accounts[16];
 	long max_body_bytes;
 	int cookie_secure;
 	int login_ttl_hours;

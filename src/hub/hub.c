@@ -165,6 +165,13 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 	mkdir(sub, 0750);
 	snprintf(sub, sizeof(sub), "%s/homes", cfg->data_dir);
 	mkdir(sub, 0755);
+	if (strcmp(cfg->runtime_accounts, "none") != 0) {
+		/* workspaces run as other accounts: they must traverse (not list)
+		 * the data dir to reach their home, work dir and report dir */
+		snprintf(sub, sizeof(sub), "%s/sessions", cfg->data_dir);
+		if (chmod(cfg->data_dir, 0711) != 0 || chmod(sub, 0711) != 0)
+			GH_WARN("cannot open %s to workspace accounts: %s", cfg->data_dir, strerror(errno));
+	}
 
 	snprintf(path, sizeof(path), "%s/gpuhub.db", cfg->data_dir);
 	uri = cfg->store_url[0] ? cfg->store_url : path;

@@ -421,6 +421,7 @@ typedef struct {
 	hub_env_info_t info;
 	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80];
 	char user[GH_NAME_MAX], name[GH_NAME_MAX], env_name[GH_NAME_MAX];
+	char account[64], home[CONFIG_STR + 80], hide[CONFIG_STR];
 	char env[RT_MAX_ENV][CONFIG_STR + 128];
 	rt_spec_t spec;
 	int rc;
@@ -526,6 +527,28 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	for (i = 0; i < k; i++)
 		job->spec.env[i] = job->env[i];
 	job->spec.env[k] = NULL;
+	/* isolation, as configured (runtime.accounts, runtime.sandbox) */
+	gh_strlcpy(job->home, home, sizeof(job->home));
+	job->spec.home_dir = job->home;
+	if (strcmp(hub->cfg.runtime_accounts, "none") != 0) {
+		int dedicated = strcmp(hub->cfg.runtime_accounts, "dedicated") == 0;
+		if (rt_account_name(u->name, dedicated, job->account, sizeof(job->account)) != 0) {
+			free(job);
+			hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
+			                   "the user name cannot be a Unix account name");
+			return;
+		}
+		job->spec.unix_user = job->account;
+		job->spec.create_account = dedicated;
+	}
+	if (hub->cfg.runtime_sandbox) {
+		gh_strlcpy(job->hide, hub->cfg.data_dir, sizeof(job->hide));
+		job->spec.sandbox = 1;
+		job->spec.hide_dir = job->hide;
+		job->spec.memory_mib = hs->s.memory_mib;
+		job->spec.cpu_milli = hs->s.cpu_milli;
+		job->spec.max_pids = 4096;
+	}
 
 	if (worker_submit(hub->worker, job, start_run, start_done, hub) != 0) {
 		free(job);
