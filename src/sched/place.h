@@ -30,6 +30,12 @@
  * milli, GPU memory, MIG instance, host CPU and memory): exactly what
  * place_apply() takes from the cluster and place_release() gives back.
  *
+ * Files: place.c (model, apply/release, workload), place_fit.c (what fits
+ * where), place_choose.c (the loop over nodes, ties, the cache),
+ * place_score.c (random, firstfit, bestfit, packing, dotprod), place_fgd.c
+ * (fragmentation: fgd, gpuhub). The policies are compared, with worked
+ * examples and results, in docs/scheduler.md ("Placement").
+ *
  * Ownership: a place_cluster_t owns its nodes array (place_cluster_destroy
  * frees it). A place_workload_t owns its class array. Requests and results
  * are plain values with no pointers: copy them with '='.
@@ -214,12 +220,14 @@ uint64_t place_request_model_mask(const place_cluster_t *c, const place_request_
 
 /* ---- choosing, applying, releasing ---- */
 
-/* Chooses where req goes under policy. w is the target workload (fgd and
- * gpuhub; NULL = derive nothing and fall back to bestfit-like scoring);
- * *rng is the caller's random state (any value; advanced only by
- * policies that draw). Returns 0 with *out filled, GH_ENOCAP when no node
- * fits now (out->reject says why), GH_EINVAL for a malformed request.
- * The cluster is not changed: call place_apply() to commit. */
+/* Chooses where req goes under policy. w is the target workload fgd and
+ * gpuhub measure fragmentation against (NULL: every node measures 0, so
+ * they place like firstfit). Among nodes of equal score the first in
+ * cluster order wins. *rng is the caller's random state (any value; only
+ * "random" draws from it; NULL = a fixed state). Returns 0 with *out
+ * filled, GH_ENOCAP when no node fits now (out->reject says why),
+ * GH_EINVAL for a malformed request. The cluster is not changed: call
+ * place_apply() to commit. */
 int place_choose(place_policy_t policy, const place_cluster_t *c, const place_workload_t *w,
 		 const place_request_t *req, uint64_t *rng, place_result_t *out);
 /* Takes what res describes from the cluster. All or nothing: GH_EINVAL
@@ -229,7 +237,8 @@ int place_apply(place_cluster_t *c, const place_result_t *res);
  * any free amount above its total. */
 int place_release(place_cluster_t *c, const place_result_t *res);
 /* Would req fit on an empty copy of this cluster (ignoring current use)?
- * 1 yes, 0 never (so a queue can say "no node can ever run this"). */
+ * 1 yes, 0 never (so a queue can say "no node can ever run this"). For a
+ * split request it counts GPUs that could take one share each. */
 int place_fits_empty(const place_cluster_t *c, const place_request_t *req);
 
 /* ---- repeated choices (optional) ---- */

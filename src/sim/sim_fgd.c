@@ -87,7 +87,8 @@ static int build_order(const sim_trace_t *t, int64_t cap_milli, double ratio, in
 		o[i] = o[k];
 		o[k] = tmp;
 	}
-	while (t->npods > 0) {
+	/* A trace without GPU demand would never reach the target: no top-up. */
+	while (t->npods > 0 && total > 0 && len < 64 * t->npods + 1024) {
 		int k = (int)place_rng_below(&rng, (uint64_t)t->npods);
 
 		if (total + t->pods[k].gpu_milli_total > target)

@@ -115,6 +115,23 @@ int sim_plot_svg(const sim_plot_t *p, FILE *f);
 
 /* ---- replay ---- */
 
+typedef struct {
+	int sessions, unplaceable;       /* unplaceable: fit no node even empty (not replayed) */
+	int preempted, suspended;        /* stopped and requeued / suspended while idle */
+	int nwaits;                      /* every start, first or resumed */
+	double span_h;                   /* first arrival to last end */
+	double util_pct, busy_pct;       /* allocated, busy GPU-time / capacity-time */
+	double idle_gpu_h;               /* allocated while idle */
+	double wait_p50, wait_p95, wait_p99, wait_mean; /* seconds */
+	double jain;                     /* over users of held/wanted GPU-time */
+} sim_replay_result_t;
+
+/* Replays a session trace (docs/sim.md) on c: gpuhub = 1 schedules with
+ * sched.h, 0 with the FIFO baseline. Deterministic in its inputs. On error
+ * err says what and where ("FILE:LINE: ..."). */
+int sim_replay_run(const place_cluster_t *c, const char *trace_path, int gpuhub,
+		   place_policy_t placement, double tick_s, uint64_t seed,
+		   sim_replay_result_t *out, char *err, size_t errlen);
 int sim_replay_main(int argc, char **argv);
 
 /* Parses "42-51" or "1,2,5" into seeds (at most max); count or GH_EINVAL. */
