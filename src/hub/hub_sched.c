@@ -103,6 +103,7 @@ static int build_cluster(hub_t *hub, place_cluster_t *c)
 
 typedef struct {
 	place_cluster_t cluster;
+	place_workload_t workload;       /* shapes of the sessions this hub sees */
 	sched_running_t *run;
 	place_slot_t *slots;
 	sched_req_t *queue;
@@ -112,6 +113,7 @@ typedef struct {
 
 static void pass_free(pass_t *p)
 {
+	place_workload_destroy(&p->workload);
 	place_cluster_destroy(&p->cluster);
 	free(p->run);
 	free(p->slots);
@@ -124,6 +126,7 @@ static int build_pass(hub_t *hub, pass_t *p)
 	int i, k, nslots = 0, rc;
 
 	memset(p, 0, sizeof(*p));
+	place_workload_init(&p->workload);
 	if ((rc = build_cluster(hub, &p->cluster)))
 		return rc;
 	for (i = 0; i < hub->n_sessions; i++)
@@ -171,6 +174,17 @@ static int build_pass(hub_t *hub, pass_t *p)
 			p->queued[p->nqueue++] = hs;
 		}
 	}
+	/* the target workload fgd/gpuhub placement measures fragmentation
+	 * against: the GPU shapes of the sessions this hub has seen */
+	for (i = 0; i < hub->n_sessions; i++) {
+		sched_req_t tmp;
+		if (hub->sessions[i].s.gpu_milli <= 0)
+			continue;
+		sched_req_init(&tmp);
+		if (sched_req_set_gpu_milli(&tmp, hub->sessions[i].s.gpu_milli) == 0)
+			place_workload_add(&p->workload, &p->cluster, &tmp.shape, 1.0);
+	}
+	place_workload_finish(&p->workload, 1.0);
 	return sched_cluster_take_running(&p->cluster, p->run, p->nrun);
 }
 
@@ -206,9 +220,11 @@ void hub_schedule(hub_t *hub, int64_t now)
 	in.nqueue = p.nqueue;
 	in.running = p.run;
 	in.nrunning = p.nrun;
+	hub->policy.workload = p.workload.n > 0 ? &p.workload : NULL;
 	in.policy = &hub->policy;
 	in.now_ms = now;
 	rc = sched_decide(hub->sched, &in, &res);
+	hub->policy.workload = NULL; /* it lives in this pass only */
 	if (rc) {
 		GH_ERROR("the scheduler refused its input: %s", gh_strerror(rc));
 		pass_free(&p);
