@@ -137,23 +137,28 @@ static int env_path(cli_ctx_t *c, const char *name, char *path, size_t n)
 	return 0;
 }
 
-int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a)
+/* GET path, then print the object: JSON with -o json, else with show(). */
+static int get_and_show(cli_ctx_t *c, const char *path, void (*show)(cli_ctx_t *, const json_t *))
 {
-	char path[128];
 	cli_resp_t r;
-	int rc = env_path(c, a->pos[0], path, sizeof(path));
+	int rc = cli_call(c, "GET", path, NULL, &r);
 
-	if (rc < 0)
-		return rc;
-	rc = cli_call(c, "GET", path, NULL, &r);
 	if (rc == 0) {
 		if (c->output == CLI_OUT_JSON)
 			cli_print_json(c, r.json);
 		else
-			show_env(c, r.json);
+			show(c, r.json);
 	}
 	cli_resp_free(&r);
 	return rc;
+}
+
+int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a)
+{
+	char path[128];
+	int rc = env_path(c, a->pos[0], path, sizeof(path));
+
+	return rc < 0 ? rc : get_and_show(c, path, show_env);
 }
 
 int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a)
@@ -421,20 +426,9 @@ out_body:
 int cli_cmd_users_show(cli_ctx_t *c, const cli_args_t *a)
 {
 	char path[128];
-	cli_resp_t r;
 	int rc = user_path(c, a->pos[0], path, sizeof(path));
 
-	if (rc < 0)
-		return rc;
-	rc = cli_call(c, "GET", path, NULL, &r);
-	if (rc == 0) {
-		if (c->output == CLI_OUT_JSON)
-			cli_print_json(c, r.json);
-		else
-			cli_print_user(c, r.json);
-	}
-	cli_resp_free(&r);
-	return rc;
+	return rc < 0 ? rc : get_and_show(c, path, cli_print_user);
 }
 
 int cli_cmd_users_set(cli_ctx_t *c, const cli_args_t *a)
