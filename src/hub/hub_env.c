@@ -17,8 +17,7 @@
 #include <string.h>
 
 /* A placeholder workspace: a process that reports its GPUs and waits. Used
- * for environments created without a launch spec, and by the vscode entry
- * until code-server is installed. */
+ * for environments created without a launch spec. */
 #define PLACEHOLDER_CMD                                                                                \
 	"[\"/bin/sh\",\"-c\",\"echo workspace $GPUHUB_SESSION_NAME of $GPUHUB_USER: "                      \
 	"CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-none}; exec sleep infinity\"]"
@@ -31,13 +30,28 @@
 	"--ServerApp.token=$GPUHUB_WORKSPACE_TOKEN --ServerApp.root_dir=$HOME "                              \
 	"--ServerApp.open_browser=False --ServerApp.quit_button=False\"]"
 
+/* code-server as installed by scripts/install-deps, on the port the hub
+ * hands over; the proxy strips the session prefix. code-server's own auth is
+ * a password form, so it runs with --auth none and the preloaded token gate
+ * answers 403 to any request without the hub's workspace token. Settings and
+ * extensions live in the user's persistent home; config in the work dir. */
+#define VSCODE_DIR "/opt/gpuhub/code-server"
+#define VSCODE_CMD                                                                                    \
+	"[\"/bin/sh\",\"-c\",\"export HOME=$GPUHUB_HOME; "                                              \
+	"export NODE_OPTIONS=--require=" VSCODE_DIR "/token-gate.js; "                                    \
+	"exec node " VSCODE_DIR "/node_modules/code-server/out/node/entry.js --auth none "                \
+	"--bind-addr 127.0.0.1:$GPUHUB_PORT --config $PWD/code-server.yaml "                            \
+	"--user-data-dir $HOME/.local/share/code-server --extensions-dir $HOME/.local/share/code-server/extensions " \
+	"--disable-telemetry --disable-update-check --disable-workspace-trust "                         \
+	"--disable-getting-started-override --disable-proxy $HOME\"]"
+
 static const struct {
 	const char *name, *display, *interface, *labels, *command, *ready;
 } seed_envs[] = {
 	{"jupyter-python", "Jupyter + Python 3", "jupyter", "{\"python\":\"3.11\"}", JUPYTER_CMD, "api/status"},
 	{"jupyter-pytorch", "Jupyter + PyTorch", "jupyter", "{\"python\":\"3.11\",\"pytorch\":\"1.13\"}",
 	 JUPYTER_CMD, "api/status"},
-	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}", PLACEHOLDER_CMD, ""},
+	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}", VSCODE_CMD, "healthz"},
 };
 
 const char *hub_env_default_command(void) { return PLACEHOLDER_CMD; }

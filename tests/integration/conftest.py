@@ -147,12 +147,13 @@ class Daemon:
     """One `gpuhub serve` process on a data dir. start()/stop()/restart()."""
 
     def __init__(self, binary, data_dir, log_dir, gpus=DEFAULT_GPUS,
-                 admin_token=ADMIN_TOKEN, extra_args=(), env=None, name="gpuhub"):
+                 admin_token=ADMIN_TOKEN, extra_args=(), env=None, name="gpuhub", light=True):
         self.binary = binary
         self.data_dir = str(data_dir)
         self.log_dir = str(log_dir)
         self.gpus = gpus
         self.admin_token = admin_token
+        self.light = light
         self.extra_args = list(extra_args)
         self.env_extra = dict(env or {})
         self.name = name
@@ -217,27 +218,29 @@ class Daemon:
         raise AssertionError(f"gpuhub serve did not become ready (exit {rc}); log:\n{self.log()}")
 
     def lighten_catalog(self):
-        """Most tests are about the hub, not about Jupyter: on a fresh store,
-        `jupyter-python` is replaced by an entry of the same name and shape
-        whose workspace is a sleeping process (ready when it runs), so tests
-        that launch many sessions stay quick. `jupyter-pytorch` stays real
-        (test_jupyter.py runs Jupyter through it)."""
-        if not self.admin_token:
+        """Most tests are about the hub, not about Jupyter or VS Code: on a
+        fresh store, `jupyter-python` and `vscode` are replaced by entries of
+        the same name and shape whose workspace is a sleeping process (ready
+        when it runs), so tests that launch many sessions stay quick.
+        `jupyter-pytorch` stays real (test_jupyter.py), and a daemon made with
+        light=False keeps the whole catalog real (test_vscode.py)."""
+        if not self.admin_token or not self.light:
             return
         h = {"Authorization": f"Bearer {self.admin_token}"}
-        r = requests.get(self.api_url("/environments/jupyter-python"), headers=h, timeout=10)
-        if r.status_code != 200 or r.json()["launch"]["local"].get("ready") == "":
-            return
-        spec = r.json()
-        if requests.delete(self.api_url("/environments/jupyter-python"), headers=h,
-                           timeout=10).status_code != 204:
-            return
-        body = {k: spec[k] for k in ("name", "display_name", "interface", "labels", "default_gpus",
-                                     "max_gpus", "default_cpu_milli", "max_cpu_milli",
-                                     "default_memory_mib", "max_memory_mib")}
-        body["launch"] = {"local": {"command": ["sleep", "infinity"], "ready": ""}}
-        r = requests.post(self.api_url("/environments"), headers=h, json=body, timeout=10)
-        assert r.status_code == 201, r.text
+        for name in ("jupyter-python", "vscode"):
+            r = requests.get(self.api_url(f"/environments/{name}"), headers=h, timeout=10)
+            if r.status_code != 200 or r.json()["launch"]["local"].get("ready") == "":
+                continue
+            spec = r.json()
+            if requests.delete(self.api_url(f"/environments/{name}"), headers=h,
+                               timeout=10).status_code != 204:
+                continue
+            body = {k: spec[k] for k in ("name", "display_name", "interface", "labels",
+                                         "default_gpus", "max_gpus", "default_cpu_milli",
+                                         "max_cpu_milli", "default_memory_mib", "max_memory_mib")}
+            body["launch"] = {"local": {"command": ["sleep", "infinity"], "ready": ""}}
+            r = requests.post(self.api_url("/environments"), headers=h, json=body, timeout=10)
+            assert r.status_code == 201, r.text
 
     def wait_ready(self, timeout=30.0):
         deadline = time.monotonic() + timeout
