@@ -171,6 +171,10 @@ int http_server_shutdown(http_server_t *srv, int timeout_ms)
 	while (!h2o_linklist_is_empty(&srv->ctx.http1._conns) && gh_mono_ns() < deadline)
 		h2o_evloop_run(srv->loop, 50);
 	srv->drained = h2o_linklist_is_empty(&srv->ctx.http1._conns);
+	/* request_shutdown arms HTTP/2's graceful-shutdown timer even though
+	 * HTTP/2 is off; disarm it or disposing the context asserts */
+	if (h2o_timeout_is_linked(&srv->ctx.http2._graceful_shutdown_timeout))
+		h2o_timeout_unlink(&srv->ctx.http2._graceful_shutdown_timeout);
 	return srv->drained ? 0 : GH_ETIMEOUT;
 }
 

@@ -154,3 +154,9 @@ def test_admin_token_env_not_reapplied(daemon_factory, tmp_path):
     # the store is not empty: the new value is no credential
     assert_error(Api(d, d.admin_token).get("/me"), 401, "unauthenticated")
     assert Api(d, ADMIN_TOKEN).get("/me").status_code == 200
+
+
+def test_sigterm_when_idle_exits_cleanly(daemon):
+    # no connection open and none in flight: nothing for the shutdown to drain
+    time.sleep(1.5)
+    assert daemon.stop() == 0
