@@ -175,10 +175,10 @@ static int build_pass(hub_t *hub, pass_t *p)
 		}
 	}
 	/* the target workload fgd/gpuhub placement measures fragmentation
-	 * against: the GPU shapes of the sessions this hub has seen */
+	 * against: the GPU shapes of the sessions now queued or running */
 	for (i = 0; i < hub->n_sessions; i++) {
 		sched_req_t tmp;
-		if (hub->sessions[i].s.gpu_milli <= 0)
+		if (hub->sessions[i].s.gpu_milli <= 0 || !gh_sess_state_active(hub->sessions[i].s.state))
 			continue;
 		sched_req_init(&tmp);
 		if (sched_req_set_gpu_milli(&tmp, hub->sessions[i].s.gpu_milli) == 0)
