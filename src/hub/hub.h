@@ -31,6 +31,7 @@ typedef struct {
 	gh_alloc_t *allocs;              /* owned; NULL when none */
 	int n_allocs;
 	int queue_position;              /* 1-based while queued, else 0 */
+	int told_position;               /* position in its last session.waiting event */
 	int64_t eta_s;                   /* seconds while queued, -1 = unknown */
 	int64_t probe_deadline;          /* ms: starting must be ready by then */
 	int start_pending;               /* a worker is starting its workspace */

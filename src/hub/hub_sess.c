@@ -391,16 +391,25 @@ fail:
 	return rc;
 }
 
+/* The stream tells a waiting session where it stands without flooding:
+ * an event when the reason changes, and when its position has at least
+ * halved since the last one it was told (so at most log2(n) position
+ * events while it moves up from n); the API always has the live position. */
 void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s, const char *why)
 {
-	int moved = hs->queue_position != position, changed = strcmp(hs->s.reason, why) != 0;
-	if (moved || changed || hs->eta_s != eta_s)
+	int changed = strcmp(hs->s.reason, why) != 0;
+	int tell = changed || hs->told_position == 0 || position * 2 <= hs->told_position ||
+	           (position == 1 && hs->told_position != 1);
+
+	if (hs->queue_position != position || changed || hs->eta_s != eta_s)
 		touch(hs);
 	hs->queue_position = position;
 	hs->eta_s = eta_s;
-	if (!changed && !moved)
+	if (changed)
+		gh_strlcpy(hs->s.reason, why, sizeof(hs->s.reason));
+	if (!tell)
 		return;
-	gh_strlcpy(hs->s.reason, why, sizeof(hs->s.reason));
+	hs->told_position = position;
 	if (eta_s >= 0)
 		hub_emit(hub, hs->s.id, hs->s.user_id, "session.waiting", GH_SESS_QUEUED, 0,
 		         "position %d in the queue, expected to start in about %lld min: %s", position,
