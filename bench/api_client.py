@@ -19,80 +19,12 @@ Uses http.client directly (one persistent connection per thread) so that
 client overhead stays small next to what is measured.
 """
 
-import http.client
 import json
-import socket
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
 
-
-class Conn:
-    def __init__(self, url, token=None):
-        u = urlsplit(url)
-        self.host, self.port = u.hostname, u.port or 80
-        self.headers = {"Content-Type": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-        self.c = None
-
-    def request(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(2):
-            if self.c is None:
-                self.c = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                self.c.connect()
-                self.c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                self.c.request(method, path, body=data, headers=self.headers)
-                r = self.c.getresponse()
-                raw = r.read()
-                if r.getheader("connection", "").lower() == "close":
-                    self.c.close()
-                    self.c = None
-                return r.status, raw
-            except (http.client.HTTPException, ConnectionError, OSError):
-                self.c.close()
-                self.c = None
-                if attempt:
-                    raise
-        raise RuntimeError("unreachable")
-
-
-def freeport():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    print(s.getsockname()[1])
-    s.close()
-
-
-def wait(url, seconds=30):
-    deadline = time.monotonic() + float(seconds)
-    while time.monotonic() < deadline:
-        try:
-            st, _ = Conn(url).request("GET", "/api/v1/health")
-            if st == 200:
-                return 0
-        except OSError:
-            pass
-        time.sleep(0.05)
-    print(f"api_client: {url} did not become healthy", file=sys.stderr)
-    return 1
-
-
-BENCH_ENV = "bench-plain"
-
-
-def ensure_env(url, token):
-    """A light environment (a sleeping process, ready when it runs), so the
-    benchmarks measure the hub rather than Jupyter's start-up."""
-    st, raw = Conn(url, token).request("POST", "/api/v1/environments", {
-        "name": BENCH_ENV, "interface": "jupyter", "default_gpus": 0, "max_gpus": 8,
-        "launch": {"local": {"command": ["sleep", "infinity"], "ready": ""}}})
-    if st not in (201, 409):
-        raise SystemExit(f"cannot create the benchmark environment: {st} {raw[:200]}")
-
+from ghbench import BENCH_ENV, Conn, ensure_env, freeport, wait
 
 def seed(url, token, count, prefix, threads=4):
     count, threads = int(count), int(threads)
@@ -133,12 +65,10 @@ def seed(url, token, count, prefix, threads=4):
     print(f"seeded {count} sessions in {dt:.1f}s ({count / dt:.0f}/s)", file=sys.stderr)
     return 0
 
-
 def pct(xs, p):
     xs = sorted(xs)
     k = min(len(xs) - 1, max(0, int(round(p / 100.0 * len(xs) + 0.5)) - 1))
     return xs[k]
-
 
 def latency(url, token, count):
     count = int(count)
@@ -188,7 +118,6 @@ def latency(url, token, count):
     print(json.dumps(out))
     return 0
 
-
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -199,7 +128,6 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     return fn(*args) or 0
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -32,98 +32,16 @@ the script needs (free ports, waiting for the daemon).
 Uses http.client directly (one persistent connection per thread).
 """
 
-import http.client
 import json
 import queue
-import socket
 import sys
 import threading
 import time
-from urllib.parse import urlsplit
+
+from ghbench import BENCH_ENV, Conn, ensure_env, freeport, wait
 
 PLACED = ("starting", "running")
 BUSY = ("starting", "running", "stopping")
-
-
-class Conn:
-    def __init__(self, url, token=None):
-        u = urlsplit(url)
-        self.host, self.port = u.hostname, u.port or 80
-        self.headers = {"Content-Type": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-        self.c = None
-
-    def request(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        for attempt in range(2):
-            if self.c is None:
-                self.c = http.client.HTTPConnection(self.host, self.port, timeout=60)
-                self.c.connect()
-                self.c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            try:
-                self.c.request(method, path, body=data, headers=self.headers)
-                r = self.c.getresponse()
-                raw = r.read()
-                if r.getheader("connection", "").lower() == "close":
-                    self.c.close()
-                    self.c = None
-                return r.status, raw
-            except (http.client.HTTPException, ConnectionError, OSError):
-                self.c.close()
-                self.c = None
-                if attempt:
-                    raise
-        raise RuntimeError("unreachable")
-
-    def json(self, method, path, body=None, want=200):
-        st, raw = self.request(method, path, body)
-        if st != want:
-            raise RuntimeError(f"{method} {path}: {st} {raw[:300]!r}")
-        return json.loads(raw) if raw else None
-
-
-def freeport(count=1):
-    socks = []
-    for _ in range(int(count)):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    for s in socks:
-        print(s.getsockname()[1])
-        s.close()
-
-
-def wait(url, seconds=30):
-    deadline = time.monotonic() + float(seconds)
-    while time.monotonic() < deadline:
-        try:
-            st, _ = Conn(url).request("GET", "/api/v1/health")
-            if st == 200:
-                return 0
-        except OSError:
-            pass
-        time.sleep(0.05)
-    print(f"slurm_client: {url} did not become healthy", file=sys.stderr)
-    return 1
-
-
-BENCH_ENV = "bench-plain"
-
-
-def ensure_env(url, token):
-    """A trivial workspace (a sleeping process, ready when it runs) — the
-    counterpart of Slurm's `--wrap true` job — so the burst measures the
-    scheduler and the hub, not Jupyter's start-up."""
-    c = Conn(url, token)
-    body = {"name": BENCH_ENV, "interface": "jupyter", "default_gpus": 1, "max_gpus": 8,
-            "launch": {"local": {"command": ["sleep", "infinity"], "ready": ""}}}
-    try:
-        c.json("POST", "/api/v1/environments", body, want=201)
-    except Exception as e:  # 409: already there from an earlier burst
-        if "409" not in str(e) and "exists" not in str(e):
-            raise
-
 
 def burst(url, token, count, prefix, creators=4, stoppers=2):
     count, creators, stoppers = int(count), int(creators), int(stoppers)
@@ -239,7 +157,6 @@ def burst(url, token, count, prefix, creators=4, stoppers=2):
     }))
     return 0 if queued_left == 0 else 1
 
-
 def idle(url, token, seconds=60):
     c = Conn(url, token)
     deadline = time.monotonic() + float(seconds)
@@ -250,7 +167,6 @@ def idle(url, token, seconds=60):
         time.sleep(0.05)
     print(f"slurm_client: sessions still busy after {seconds} s", file=sys.stderr)
     return 1
-
 
 def stopall(url, token, seconds=30):
     c = Conn(url, token)
@@ -267,14 +183,12 @@ def stopall(url, token, seconds=30):
         time.sleep(0.05)
     return 1
 
-
 def main(argv):
     cmds = {"freeport": freeport, "wait": wait, "burst": burst, "idle": idle, "stopall": stopall}
     if len(argv) < 2 or argv[1] not in cmds:
         print(__doc__, file=sys.stderr)
         return 2
     return cmds[argv[1]](*argv[2:]) or 0
-
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
