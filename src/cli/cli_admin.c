@@ -61,7 +61,6 @@ static void range_cell(const json_t *env, const char *what, int kind, char *out,
 
 int cli_cmd_env_ls(cli_ctx_t *c, const cli_args_t *a)
 {
-	char nb[GH_NAME_MAX];
 	const json_t *items, *e;
 	cli_table_t t;
 	cli_resp_t r;
@@ -69,19 +68,10 @@ int cli_cmd_env_ls(cli_ctx_t *c, const cli_args_t *a)
 	int rc;
 
 	(void)a;
-	rc = cli_call(c, "GET", "/environments", NULL, &r);
-	if (rc < 0)
+	rc = cli_list(c, "/environments", "name", &r, &items);
+	if (rc <= 0)
 		goto out;
-	items = json_object_get(r.json, "items");
-	if (c->output == CLI_OUT_JSON) {
-		cli_print_json(c, r.json);
-		goto out;
-	}
-	if (c->quiet) {
-		json_array_foreach(items, i, e)
-			fprintf(c->out, "%s\n", cli_jstr(e, "name", "", nb, sizeof(nb)));
-		goto out;
-	}
+	rc = 0;
 	if (json_array_size(items) == 0) {
 		fputs("No environments. An administrator adds them with 'gpuhub env add'.\n", c->out);
 		goto out;
@@ -314,7 +304,6 @@ static int user_path(cli_ctx_t *c, const char *name, char *path, size_t n)
 
 int cli_cmd_users_ls(cli_ctx_t *c, const cli_args_t *a)
 {
-	char nb[GH_NAME_MAX];
 	const json_t *items, *u;
 	int64_t now = gh_now_ms();
 	cli_table_t t;
@@ -323,19 +312,10 @@ int cli_cmd_users_ls(cli_ctx_t *c, const cli_args_t *a)
 	int rc;
 
 	(void)a;
-	rc = cli_call(c, "GET", "/users", NULL, &r);
-	if (rc < 0)
+	rc = cli_list(c, "/users", "name", &r, &items);
+	if (rc <= 0)
 		goto out;
-	items = json_object_get(r.json, "items");
-	if (c->output == CLI_OUT_JSON) {
-		cli_print_json(c, r.json);
-		goto out;
-	}
-	if (c->quiet) {
-		json_array_foreach(items, i, u)
-			fprintf(c->out, "%s\n", cli_jstr(u, "name", "", nb, sizeof(nb)));
-		goto out;
-	}
+	rc = 0;
 	cli_table_init(&t, "NAME", "ROLE", "GROUP", "EMAIL", "STATUS", "AGE", "DISPLAY NAME", NULL);
 	json_array_foreach(items, i, u) {
 		char b[5][GH_TEXT_MAX], age[32];

@@ -442,19 +442,10 @@ int cli_cmd_token_ls(cli_ctx_t *c, const cli_args_t *a)
 	int rc;
 
 	(void)a;
-	rc = cli_call(c, "GET", "/tokens", NULL, &r);
-	if (rc < 0)
+	rc = cli_list(c, "/tokens", "id", &r, &items);
+	if (rc <= 0)
 		goto out;
-	items = json_object_get(r.json, "items");
-	if (c->output == CLI_OUT_JSON) {
-		cli_print_json(c, r.json);
-		goto out;
-	}
-	if (c->quiet) {
-		json_array_foreach(items, i, t)
-			fprintf(c->out, "%lld\n", (long long)cli_jint(t, "id", 0));
-		goto out;
-	}
+	rc = 0;
 	if (json_array_size(items) == 0) {
 		fputs("No tokens.\n", c->out);
 		goto out;

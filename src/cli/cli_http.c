@@ -349,3 +349,30 @@ int cli_query_add(char *q, size_t qlen, const char *name, const char *value)
 	q[n] = '\0';
 	return 0;
 }
+
+int cli_list(cli_ctx_t *c, const char *path, const char *quiet_key, cli_resp_t *r, const json_t **items)
+{
+	const json_t *it;
+	size_t i;
+	int rc = cli_call(c, "GET", path, NULL, r);
+
+	*items = NULL;
+	if (rc < 0)
+		return rc;
+	*items = json_object_get(r->json, "items");
+	if (c->output == CLI_OUT_JSON) {
+		cli_print_json(c, r->json);
+		return 0;
+	}
+	if (c->quiet) {
+		json_array_foreach(*items, i, it) {
+			const json_t *v = json_object_get(it, quiet_key);
+			if (json_is_integer(v))
+				fprintf(c->out, "%lld\n", (long long)json_integer_value(v));
+			else
+				fprintf(c->out, "%s\n", json_is_string(v) ? json_string_value(v) : "");
+		}
+		return 0;
+	}
+	return 1;
+}

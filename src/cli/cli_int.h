@@ -194,6 +194,11 @@ int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *b
  * not JSON is an error too. 0 for 2xx. */
 int cli_call(cli_ctx_t *c, const char *method, const char *path, const json_t *body,
 	     cli_resp_t *r);
+/* GET path of a {"items":[...]} list and handle the plain outputs: -o json
+ * prints the answer, -q prints each item's quiet_key. Returns 1 when the
+ * caller should print its table from *items, 0 when done, < 0 on error.
+ * r is always initialised (free it). */
+int cli_list(cli_ctx_t *c, const char *path, const char *quiet_key, cli_resp_t *r, const json_t **items);
 /* Prints "gpuhub: <message>" (and a hint) for a failed answer or no
  * answer, records the exit code, returns the matching gh_err_t. */
 int cli_report(cli_ctx_t *c, const cli_resp_t *r);
