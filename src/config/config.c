@@ -490,14 +490,14 @@ static int cfg_one_of(const char *v, const char *const *set)
 	return 0;
 }
 
-/* "N" or "NxMODEL": N in 1..1024, MODEL of [A-Za-z0-9._-]. */
+/* "N" or "NxMODEL": N in 1..64 (the simulated inventory's size), MODEL of [A-Za-z0-9._-]. */
 static int cfg_sim_spec_ok(const char *s)
 {
 	long n = 0;
 	int digits = 0;
 
 	for (; *s >= '0' && *s <= '9'; s++, digits++)
-		if ((n = n * 10 + (*s - '0')) > 1024)
+		if ((n = n * 10 + (*s - '0')) > 64)
 			return 0;
 	if (digits == 0 || n < 1)
 		return 0;
@@ -582,10 +582,10 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	    && !(strncmp(cfg->gpus, "sim:", 4) == 0 && cfg_sim_spec_ok(cfg->gpus + 4)))
 		return cfg_bad(errmsg, errlen,
 			       "gpus.source: '%s' is not auto, nvml, sim:N or sim:NxMODEL "
-			       "(N from 1 to 1024)", cfg->gpus);
+			       "(N from 1 to 64)", cfg->gpus);
 	if (!cfg_sim_spec_ok(cfg->gpus_sim_default))
 		return cfg_bad(errmsg, errlen,
-			       "gpus.sim_default: '%s' is not N or NxMODEL (N from 1 to 1024), "
+			       "gpus.sim_default: '%s' is not N or NxMODEL (N from 1 to 64), "
 			       "e.g. 4xA100-80GB", cfg->gpus_sim_default);
 	if (!cfg_one_of(cfg->store_driver, drivers))
 		return cfg_bad(errmsg, errlen, "store.driver: '%s' is not sqlite or postgres",

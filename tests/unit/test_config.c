@@ -417,10 +417,10 @@ static void test_validate(void **state)
 
 	EXPECT_VALID(strcpy(c.gpus, "nvml"));
 	EXPECT_VALID(strcpy(c.gpus, "sim:1"));
-	EXPECT_VALID(strcpy(c.gpus, "sim:1024"));
+	EXPECT_VALID(strcpy(c.gpus, "sim:64"));
 	EXPECT_VALID(strcpy(c.gpus, "sim:8xH100-SXM"));
 	EXPECT_INVALID(strcpy(c.gpus, "sim:0"), "gpus.source");
-	EXPECT_INVALID(strcpy(c.gpus, "sim:1025"), "gpus.source");
+	EXPECT_INVALID(strcpy(c.gpus, "sim:65"), "gpus.source");
 	EXPECT_INVALID(strcpy(c.gpus, "sim:"), "gpus.source");
 	EXPECT_INVALID(strcpy(c.gpus, "sim:4x"), "gpus.source");
 	EXPECT_INVALID(strcpy(c.gpus, "sim:4xA 100"), "gpus.source");
