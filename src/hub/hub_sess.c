@@ -526,6 +526,19 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	}
 	if (gpu_src_simulated(hub->gpu))
 		snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
+	if (hs->n_allocs == 1 && hs->allocs[0].milli < 1000) {
+		/* a fraction of one GPU: CUDA MPS caps its share of the SMs and
+		 * its device memory; the pipe directory is the GPU's MPS daemon's */
+		const gh_alloc_t *a = &hs->allocs[0];
+		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=%d",
+		         a->milli / 10 > 0 ? a->milli / 10 : 1);
+		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=%lldM",
+		         (long long)a->memory_mib);
+		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_PIPE_DIRECTORY=%s/mps/%d/pipe",
+		         hub->cfg.data_dir, a->gpu_index);
+		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_LOG_DIRECTORY=%s/mps/%d/log",
+		         hub->cfg.data_dir, a->gpu_index);
+	}
 	job->spec.session_id = hs->s.id;
 	job->spec.user = job->user;
 	job->spec.session_name = job->name;

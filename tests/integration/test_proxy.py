@@ -150,3 +150,39 @@ def test_logs_of_a_session(daemon):
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == f"gpus={gpu}"
     admin.close()
+
+
+def test_fraction_gets_mps_limits(daemon):
+    admin = Api(daemon, ADMIN_TOKEN)
+    r = admin.post("/environments", json={
+        "name": "mps", "interface": "jupyter", "default_gpus": 0,
+        "launch": {"local": {"command": ["/bin/sh", "-c",
+                                         "env | grep -E '^(CUDA_|NVIDIA_)' | sort; exec sleep infinity"],
+                             "ready": ""}}})
+    assert r.status_code == 201, r.text
+    s = launch(admin, "half", env="mps", gpus=0.25)
+    a = s["allocations"][0]
+    wait_state(admin, s["id"], ["running"])
+    import time
+    end = time.time() + 10
+    while time.time() < end:
+        out = admin.get(f"/sessions/{s['id']}/logs").text
+        if "CUDA_VISIBLE_DEVICES" in out:
+            break
+        time.sleep(0.1)
+    env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert env["CUDA_VISIBLE_DEVICES"] == str(a["gpu"])
+    assert env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] == "25"
+    assert env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == f"0={a['memory_mib']}M"
+    assert env["CUDA_MPS_PIPE_DIRECTORY"].endswith(f"/mps/{a['gpu']}/pipe")
+    # a whole GPU is not shared: no MPS limits
+    w = launch(admin, "whole", env="mps", gpus=1)
+    wait_state(admin, w["id"], ["running"])
+    end = time.time() + 10
+    while time.time() < end:
+        out = admin.get(f"/sessions/{w['id']}/logs").text
+        if "CUDA_VISIBLE_DEVICES" in out:
+            break
+        time.sleep(0.1)
+    assert "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE" not in out, out
+    admin.close()
