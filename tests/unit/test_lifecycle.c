@@ -53,6 +53,23 @@ static void test_transitions(void **state)
 
 static char tmpdir[256];
 
+/* The lifecycle is about the hub, not about Jupyter: sessions here run a
+ * light environment whose workspace is a sleeping process, ready when it
+ * runs. */
+static void add_light_env(hub_t *hub)
+{
+	const gh_env_t *e;
+	char why[HUB_WHY];
+	if (hub_env_find(hub, "light"))
+		return;
+	assert_int_equal(hub_env_create(hub, "light",
+	                                "{\"name\":\"light\",\"interface\":\"jupyter\",\"default_gpus\":1,"
+	                                "\"max_gpus\":4,\"launch\":{\"local\":{\"command\":[\"sleep\",\"infinity\"],"
+	                                "\"ready\":\"\"}}}",
+	                                0, &e, why, sizeof(why)),
+	                 0);
+}
+
 static hub_t *open_hub(const char *gpus)
 {
 	gh_config_t cfg;
@@ -66,6 +83,7 @@ static hub_t *open_hub(const char *gpus)
 	if (rc)
 		fprintf(stderr, "hub_open: %s\n", err);
 	assert_int_equal(rc, 0);
+	add_light_env(hub);
 	return hub;
 }
 
@@ -91,7 +109,7 @@ static int teardown(void **state)
 /* Runs the hub's periodic work until session id reaches want (or gives up). */
 static gh_sess_state_t tick_until(hub_t *hub, int64_t id, gh_sess_state_t want)
 {
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 1000; i++) {
 		const hub_session_t *hs = hub_session_get(hub, id);
 		if (!hs || hs->s.state == want)
 			break;
@@ -107,7 +125,7 @@ static void test_launch_stop_frees_gpu(void **state)
 	const gh_user_t *admin, *alice;
 	gh_user_t u;
 	const hub_session_t *a, *b, *c;
-	hub_launch_t req = {.env = "jupyter-python", .name = "one", .gpu_milli = 1000, .gpu_model = NULL};
+	hub_launch_t req = {.env = "light", .name = "one", .gpu_milli = 1000, .gpu_model = NULL};
 	char why[HUB_WHY];
 	int64_t ida, idb, idc;
 	(void)state;
@@ -181,7 +199,7 @@ static void test_fractions_share_a_gpu(void **state)
 	hub_t *hub;
 	const gh_user_t *admin;
 	const hub_session_t *a, *b;
-	hub_launch_t req = {.env = "jupyter-python", .name = "half1", .gpu_milli = 500, .gpu_model = NULL};
+	hub_launch_t req = {.env = "light", .name = "half1", .gpu_milli = 500, .gpu_model = NULL};
 	char why[HUB_WHY];
 	(void)state;
 
@@ -212,7 +230,7 @@ static void test_fractions_share_a_gpu(void **state)
 	}
 	assert_int_equal(hub_gpu_fault(hub, 0, GH_GPU_EV_XID, 48, admin->id), 0);
 	assert_false(hub_gpu_at(hub, 0)->tel.healthy);
-	req.env = "jupyter-python";
+	req.env = "light";
 	req.name = "after-fault";
 	req.gpu_milli = 1000;
 	assert_int_equal(hub_session_create(hub, admin, &req, &a, why, sizeof(why)), 0);
