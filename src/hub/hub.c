@@ -128,6 +128,10 @@ static void gpus_load(hub_t *hub)
 	for (i = 0; i < hub->n_gpus; i++) {
 		hub_gpu_t *g = &hub->gpus[i];
 		gpu_info(hub->gpu, i, &g->info);
+		/* the hub packs fractional sessions onto a GPU and gives them MPS
+		 * limits, so a whole GPU that is not in MIG mode is shared by MPS */
+		if (g->info.sharing == GH_SHARE_EXCLUSIVE)
+			g->info.sharing = GH_SHARE_MPS;
 		if (gpu_telemetry(hub->gpu, i, &g->tel) != 0) {
 			memset(&g->tel, 0, sizeof(g->tel));
 			g->tel.index = i;
