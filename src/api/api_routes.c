@@ -438,7 +438,7 @@ static void h_session_logs(api_req_t *r)
 
 	if (!hs || query_int(r, "tail", 1, 10000, &tail) < 0)
 		return;
-	snprintf(path, sizeof(path), "%s/sessions/%lld.log", hub_config(r->hub)->data_dir, (long long)hs->s.id);
+	hub_session_log_path(r->hub, hs->s.id, path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f) {
 		http_send_text(r->req, 200, "text/plain; charset=utf-8", "", 0);

@@ -245,6 +245,7 @@ void hub_close(hub_t *hub)
 	free(hub->users);
 	free(hub->tokens);
 	free(hub->envs);
+	free(hub->env_info);
 	free(hub->gpus);
 	hub_sched_close(hub);
 	rt_close(hub->rt);

@@ -135,6 +135,9 @@ void hub_session_activity(hub_t *hub, int64_t id, int64_t now_ms);
  * HMAC-SHA256 of the id under the hub's own secret, so it is never stored
  * and only the hub (and the workspace) know it. */
 void hub_workspace_token(const hub_t *hub, int64_t id, char out[33]);
+/* Where the workspace of session id writes its output (kept after it
+ * stops): <data_dir>/sessions/<id>.log. */
+void hub_session_log_path(const hub_t *hub, int64_t id, char *out, size_t outlen);
 /* Public URL path of a session's workspace into out. */
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen);
 

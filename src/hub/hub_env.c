@@ -56,12 +56,42 @@ static const struct {
 
 const char *hub_env_default_command(void) { return PLACEHOLDER_CMD; }
 
+/* Makes room for one more environment in both parallel arrays. */
+static int env_reserve(hub_t *hub)
+{
+	int cap = hub->cap_envs;
+	if (gh_grow((void **)&hub->envs, &hub->cap_envs, hub->n_envs + 1, sizeof(gh_env_t)))
+		return GH_ENOMEM;
+	if (hub->cap_envs != cap || !hub->env_info) {
+		hub_env_info_t *n = realloc(hub->env_info, (size_t)hub->cap_envs * sizeof(*n));
+		if (!n)
+			return GH_ENOMEM;
+		hub->env_info = n;
+	}
+	return 0;
+}
+
+/* Appends e (room reserved) with its parsed spec. */
+static void env_append(hub_t *hub, const gh_env_t *e)
+{
+	hub_env_info_t *info = &hub->env_info[hub->n_envs];
+	hub->envs[hub->n_envs] = *e;
+	info->ok = hub_env_info(e, rt_name(hub->rt), info) == 0;
+	hub->n_envs++;
+}
+
+const hub_env_info_t *hub_env_spec(const hub_t *hub, const gh_env_t *e)
+{
+	const hub_env_info_t *info = &hub->env_info[e - hub->envs];
+	return info->ok ? info : NULL;
+}
+
 static int on_env(void *ctx, const gh_env_t *e)
 {
 	hub_t *hub = ctx;
-	if (gh_grow((void **)&hub->envs, &hub->cap_envs, hub->n_envs + 1, sizeof(*e)))
+	if (env_reserve(hub))
 		return GH_ENOMEM;
-	hub->envs[hub->n_envs++] = *e;
+	env_append(hub, e);
 	return 0;
 }
 
@@ -121,7 +151,7 @@ int hub_env_create(hub_t *hub, const char *name, const char *spec, int64_t actor
 		return GH_ETOOBIG;
 	}
 	e.created_at = e.updated_at = gh_now_ms();
-	if (gh_grow((void **)&hub->envs, &hub->cap_envs, hub->n_envs + 1, sizeof(e)))
+	if (env_reserve(hub))
 		return GH_ENOMEM;
 	if ((rc = hub_txn_begin(hub)))
 		return rc;
@@ -132,7 +162,7 @@ int hub_env_create(hub_t *hub, const char *name, const char *spec, int64_t actor
 	}
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
-	hub->envs[hub->n_envs++] = e;
+	env_append(hub, &e);
 	*out = &hub->envs[hub->n_envs - 1];
 	return 0;
 }
@@ -165,6 +195,11 @@ int hub_env_delete(hub_t *hub, const char *name, int64_t actor_id, char *why, si
 		return rc;
 	idx = (int)(e - hub->envs);
 	memmove(&hub->envs[idx], &hub->envs[idx + 1], (size_t)(hub->n_envs - idx - 1) * sizeof(gh_env_t));
+	for (i = idx; i < hub->n_envs - 1; i++) {
+		/* the parsed spec holds pointers into itself: move it by re-parsing */
+		hub_env_info_t *info = &hub->env_info[i];
+		info->ok = hub_env_info(&hub->envs[i], rt_name(hub->rt), info) == 0;
+	}
 	hub->n_envs--;
 	return 0;
 }

@@ -42,6 +42,7 @@ struct hub {
 	gh_token_t *tokens;
 	int n_tokens, cap_tokens;
 	gh_env_t *envs;
+	struct hub_env_info *env_info;       /* envs[i] parsed for this runtime (parallel) */
 	int n_envs, cap_envs;
 	hub_session_t *sessions;
 	int n_sessions, cap_sessions;
@@ -105,7 +106,8 @@ void hub_tokens_drop_user(hub_t *hub, int64_t user_id);
 int hub_env_load(hub_t *hub);
 int hub_env_seed(hub_t *hub);
 /* Reads numeric and command fields of an environment spec. */
-typedef struct {
+typedef struct hub_env_info {
+	int ok;                              /* 0: the spec has no command for this runtime */
 	int default_milli, max_milli;
 	int cpu_milli;
 	int64_t memory_mib;
@@ -116,5 +118,8 @@ typedef struct {
 	char ready_path[256];                /* relative to the session URL, e.g. "api/status" */
 } hub_env_info_t;
 int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out);
+/* e parsed once, when it was loaded or created (argv points into the
+ * returned struct); NULL when it cannot run on this hub's runtime. */
+const hub_env_info_t *hub_env_spec(const hub_t *hub, const gh_env_t *e);
 
 #endif

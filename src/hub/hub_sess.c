@@ -96,8 +96,8 @@ void hub_session_activity(hub_t *hub, int64_t id, int64_t now_ms)
 static int env_strips_prefix(const hub_t *hub, const char *env_name)
 {
 	const gh_env_t *e = hub_env_find(hub, env_name);
-	hub_env_info_t info;
-	return e && hub_env_info(e, "local", &info) == 0 && strcmp(info.interface, "vscode") == 0;
+	const hub_env_info_t *info = e ? hub_env_spec(hub, e) : NULL;
+	return info && strcmp(info->interface, "vscode") == 0;
 }
 
 /* A free loopback port for a workspace (the kernel picks; the workspace
@@ -116,6 +116,11 @@ static int pick_port(void)
 		port = ntohs(sa.sin_port);
 	close(fd);
 	return port;
+}
+
+void hub_session_log_path(const hub_t *hub, int64_t id, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/sessions/%lld.log", hub->cfg.data_dir, (long long)id);
 }
 
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen)
@@ -259,7 +264,7 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
                        char *why, size_t whylen)
 {
 	const gh_env_t *e = hub_env_find(hub, req->env);
-	hub_env_info_t info;
+	const hub_env_info_t *info;
 	gh_session_t s;
 	hub_session_t *hs;
 	int i, rc, milli;
@@ -279,13 +284,13 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 			return GH_EEXIST;
 		}
 	}
-	if (hub_env_info(e, rt_name(hub->rt), &info) != 0) {
+	if (!(info = hub_env_spec(hub, e))) {
 		snprintf(why, whylen, "environment '%s' cannot run on the %s runtime", e->name, rt_name(hub->rt));
 		return GH_EUNSUPPORTED;
 	}
-	milli = req->gpu_milli >= 0 ? req->gpu_milli : info.default_milli;
-	if (milli > info.max_milli) {
-		snprintf(why, whylen, "environment '%s' allows at most %g GPUs", e->name, info.max_milli / 1000.0);
+	milli = req->gpu_milli >= 0 ? req->gpu_milli : info->default_milli;
+	if (milli > info->max_milli) {
+		snprintf(why, whylen, "environment '%s' allows at most %g GPUs", e->name, info->max_milli / 1000.0);
 		return GH_EINVAL;
 	}
 	if (milli > hub->n_gpus * 1000) {
@@ -312,8 +317,8 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	s.state = GH_SESS_QUEUED;
 	s.gpu_milli = milli;
 	gh_strlcpy(s.gpu_model, req->gpu_model ? req->gpu_model : "", sizeof(s.gpu_model));
-	s.cpu_milli = info.cpu_milli;
-	s.memory_mib = info.memory_mib;
+	s.cpu_milli = info->cpu_milli;
+	s.memory_mib = info->memory_mib;
 	gh_strlcpy(s.runtime, rt_name(hub->rt), sizeof(s.runtime));
 	s.created_at = s.updated_at = s.last_activity_at = gh_now_ms();
 
@@ -479,6 +484,7 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 {
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
 	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+	const hub_env_info_t *spec;
 	start_job_t *job;
 	char devs[256], url[GH_TEXT_MAX], home[CONFIG_STR + 80];
 	size_t off = 0;
@@ -487,19 +493,20 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return; /* retried at the next tick */
-	if (!e || !u || hub_env_info(e, rt_name(hub->rt), &job->info) != 0) {
+	if (!e || !u || !(spec = hub_env_spec(hub, e))) {
 		free(job);
 		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
 		                   "its environment no longer exists or cannot run here");
 		return;
 	}
-	/* argv points into info.argv_buf: keep it pointing into the copy */
-	for (i = 0; job->info.argv[i]; i++)
-		job->info.argv[i] = job->info.argv_buf + (job->info.argv[i] - job->info.argv_buf);
+	/* the copy's argv must point into the copy's own buffer */
+	job->info = *spec;
+	for (i = 0; spec->argv[i]; i++)
+		job->info.argv[i] = job->info.argv_buf + (spec->argv[i] - spec->argv_buf);
 	job->session_id = hs->s.id;
 	job->rt = hub->rt;
 	snprintf(job->workdir, sizeof(job->workdir), "%s/sessions/%lld", hub->cfg.data_dir, (long long)hs->s.id);
-	snprintf(job->logp, sizeof(job->logp), "%s/sessions/%lld.log", hub->cfg.data_dir, (long long)hs->s.id);
+	hub_session_log_path(hub, hs->s.id, job->logp, sizeof(job->logp));
 	gh_strlcpy(job->user, u->name, sizeof(job->user));
 	gh_strlcpy(job->name, hs->s.name, sizeof(job->name));
 	gh_strlcpy(job->env_name, e->name, sizeof(job->env_name));
@@ -673,7 +680,7 @@ static void log_tail(const hub_t *hub, int64_t id, char *out, size_t outlen)
 	size_t n, i;
 
 	out[0] = '\0';
-	snprintf(path, sizeof(path), "%s/sessions/%lld.log", hub->cfg.data_dir, (long long)id);
+	hub_session_log_path(hub, id, path, sizeof(path));
 	if (!(f = fopen(path, "r")))
 		return;
 	fseek(f, 0, SEEK_END);
@@ -693,7 +700,7 @@ static void log_tail(const hub_t *hub, int64_t id, char *out, size_t outlen)
 static void starting_work(hub_t *hub, hub_session_t *hs, int64_t now)
 {
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
-	hub_env_info_t info;
+	const hub_env_info_t *info;
 	rt_status_t st;
 
 	if (!hs->s.runtime_ref[0]) {
@@ -719,12 +726,12 @@ static void starting_work(hub_t *hub, hub_session_t *hs, int64_t now)
 		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", reason);
 		return;
 	}
-	if (!e || hub_env_info(e, rt_name(hub->rt), &info) != 0 || !info.ready_http) {
+	if (!e || !(info = hub_env_spec(hub, e)) || !info->ready_http) {
 		mark_running(hub, hs); /* readiness is "the process runs" */
 		return;
 	}
 	if (!hs->start_pending)
-		probe_submit(hub, hs, &info);
+		probe_submit(hub, hs, info);
 	hub->probe_soon = 1; /* probe again in a few ms while it starts */
 }
 
