@@ -186,19 +186,27 @@ int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a)
 	return rc;
 }
 
+/* DELETE path; on success, tell a person what happened (said). */
+static int delete_and_say(cli_ctx_t *c, const char *path, const char *said)
+{
+	cli_resp_t r;
+	int rc = cli_call(c, "DELETE", path, NULL, &r);
+
+	if (rc == 0 && !c->quiet && c->output == CLI_OUT_TABLE)
+		fprintf(c->out, "%s\n", said);
+	cli_resp_free(&r);
+	return rc;
+}
+
 int cli_cmd_env_rm(cli_ctx_t *c, const cli_args_t *a)
 {
-	char path[128];
-	cli_resp_t r;
+	char path[128], said[256];
 	int rc = env_path(c, a->pos[0], path, sizeof(path));
 
 	if (rc < 0)
 		return rc;
-	rc = cli_call(c, "DELETE", path, NULL, &r);
-	if (rc == 0 && !c->quiet && c->output == CLI_OUT_TABLE)
-		fprintf(c->out, "Environment %s removed.\n", a->pos[0]);
-	cli_resp_free(&r);
-	return rc;
+	snprintf(said, sizeof(said), "Environment %s removed.", a->pos[0]);
+	return delete_and_say(c, path, said);
 }
 
 /* ---- gpus ----------------------------------------------------------- */
@@ -456,16 +464,12 @@ out_body:
 
 int cli_cmd_users_rm(cli_ctx_t *c, const cli_args_t *a)
 {
-	char path[128];
-	cli_resp_t r;
+	char path[128], said[256];
 	int rc = user_path(c, a->pos[0], path, sizeof(path));
 
 	if (rc < 0)
 		return rc;
-	rc = cli_call(c, "DELETE", path, NULL, &r);
-	if (rc == 0 && !c->quiet && c->output == CLI_OUT_TABLE)
-		fprintf(c->out, "User %s deleted; their sessions were stopped and their tokens "
-			"revoked.\n", a->pos[0]);
-	cli_resp_free(&r);
-	return rc;
+	snprintf(said, sizeof(said), "User %s deleted; their sessions were stopped and their tokens revoked.",
+		 a->pos[0]);
+	return delete_and_say(c, path, said);
 }
