@@ -291,6 +291,7 @@ int hub_tick(hub_t *hub)
 		hub->work_due = 0;
 		hub->probe_soon = 0;
 		hub_sessions_work(hub, now);
+		rt_reap(hub->rt);
 		hub->next_probe = now + (hub->probe_soon ? 20 : 500);
 	}
 	if (hub->sched_dirty) {

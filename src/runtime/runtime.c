@@ -40,6 +40,12 @@ rt_status_t rt_probe(gh_rt_t *rt, const char *ref) { return rt->ops->probe(rt, r
 
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard) { return rt->ops->signal_stop(rt, ref, hard); }
 
+void rt_reap(gh_rt_t *rt)
+{
+	if (rt && rt->ops->reap)
+		rt->ops->reap(rt);
+}
+
 int rt_account_name(const char *user, int dedicated, char *out, size_t outlen)
 {
 	const char *prefix = dedicated ? "gh-" : "";

@@ -58,6 +58,9 @@ typedef struct rt_ops {
 	rt_status_t (*probe)(gh_rt_t *rt, const char *ref);
 	/* Asks the whole workspace to end (SIGTERM to its tree); hard = SIGKILL. */
 	int (*signal_stop)(gh_rt_t *rt, const char *ref, int hard);
+	/* Optional: collects what ended workspaces left behind (exit statuses
+	 * of the engine's own child processes); called on the hub's tick. */
+	void (*reap)(gh_rt_t *rt);
 } rt_ops_t;
 
 struct gh_rt {
@@ -70,6 +73,7 @@ const char *rt_name(const gh_rt_t *rt);
 int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg, size_t errlen);
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref);
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
+void rt_reap(gh_rt_t *rt);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an

@@ -254,6 +254,11 @@ typedef struct place_cache place_cache_t;
 /* A cache for clusters of up to nnodes nodes; 0 or GH_ENOMEM. */
 int place_cache_create(int nnodes, place_cache_t **out);
 void place_cache_destroy(place_cache_t *cache);
+/* The cache also keeps the cluster's scale (largest node's CPU and GPU
+ * totals, which some policies normalise by), computed on first use for a
+ * cluster. Call this when node totals (not free amounts) may have changed,
+ * e.g. after reloading the cluster from a new inventory. */
+void place_cache_totals_changed(place_cache_t *cache);
 /* place_choose() with a cache (NULL cache = place_choose()). */
 int place_choose_cached(place_policy_t policy, const place_cluster_t *c,
 			const place_workload_t *w, const place_request_t *req, uint64_t *rng,

@@ -54,6 +54,9 @@ struct place_cache {
 	const place_workload_t *w;
 	int wn;
 	struct cnode *nodes;
+	const place_cluster_t *norm_c;   /* the cluster `norm` was computed for */
+	int norm_n;
+	place__norm_t norm;
 };
 
 int place_cache_create(int nnodes, place_cache_t **out)
@@ -85,6 +88,12 @@ void place_cache_destroy(place_cache_t *cache)
 	free(cache);
 }
 
+void place_cache_totals_changed(place_cache_t *cache)
+{
+	if (cache)
+		cache->norm_c = NULL;
+}
+
 static void cache_bind(place_cache_t *pc, place_policy_t policy, const place_workload_t *w)
 {
 	int wn = w ? w->n : 0;
@@ -98,23 +107,16 @@ static void cache_bind(place_cache_t *pc, place_policy_t policy, const place_wor
 	pc->wn = wn;
 }
 
-/* The parts of a node a cost may depend on. */
+/* The parts of a node a cost may depend on. The GPUs are compared
+ * byte for byte: a difference in a field no cost reads (or in padding)
+ * only costs a recomputation, never a wrong answer. */
 static int node_same(const place_node_t *a, const place_node_t *b)
 {
 	if (a->cpu_free_milli != b->cpu_free_milli || a->memory_free_mib != b->memory_free_mib ||
 	    a->cpu_milli != b->cpu_milli || a->memory_mib != b->memory_mib ||
 	    a->disabled != b->disabled || a->ngpus != b->ngpus)
 		return 0;
-	for (int j = 0; j < a->ngpus; j++) {
-		const place_gpu_t *x = &a->gpus[j], *y = &b->gpus[j];
-
-		if (x->free_milli != y->free_milli || x->memory_free_mib != y->memory_free_mib ||
-		    x->mig_free != y->mig_free || x->ntasks != y->ntasks ||
-		    x->disabled != y->disabled || x->model != y->model || x->share != y->share ||
-		    x->memory_mib != y->memory_mib)
-			return 0;
-	}
-	return 1;
+	return memcmp(a->gpus, b->gpus, (size_t)a->ngpus * sizeof(a->gpus[0])) == 0;
 }
 
 static unsigned key_slot(const place__req_t *r)
@@ -151,7 +153,7 @@ static double node_cost(place_policy_t policy, const place_cluster_t *c, int idx
 		return raw_cost(policy, c, idx, n, w, r, nm, NULL);
 	cn = &pc->nodes[idx];
 	if (!cn->known || !node_same(&cn->state, n)) {
-		cn->state = *n;
+		memcpy(&cn->state, n, sizeof(*n));
 		cn->known = 1;
 		cn->epoch++;
 		cn->f0 = NAN;
@@ -198,7 +200,8 @@ static int choose_one(place_policy_t policy, const place_cluster_t *c, const pla
 		const place_node_t *cand = &c->nodes[i];
 		double cost;
 
-		if (!place__node_fits(c, cand, r, &out->reject))
+		/* Reasons are only wanted when nothing fits: counted below. */
+		if (!place__node_fits(c, cand, r, NULL))
 			continue;
 		cost = node_cost(policy, c, i, cand, w, r, nm, pc);
 		if (best_i < 0 || cost < best) {
@@ -211,9 +214,11 @@ static int choose_one(place_policy_t policy, const place_cluster_t *c, const pla
 				best_i = i;
 		}
 	}
-	if (best_i < 0)
+	if (best_i < 0) {
+		for (int i = 0; i < c->nnodes; i++)
+			place__node_fits(c, &c->nodes[i], r, &out->reject);
 		return GH_ENOCAP;
-	memset(&out->reject, 0, sizeof(out->reject));
+	}
 	n = &c->nodes[best_i];
 	if (policy == PLACE_FGD || policy == PLACE_GPUHUB) {
 		place__cost_frag(policy, c, n, w, r, &pick, NULL);
@@ -307,7 +312,16 @@ int place_choose_cached(place_policy_t policy, const place_cluster_t *c,
 		cache_bind(cache, policy, w);
 	if (!rng)
 		rng = &local_rng;
-	norm_init(c, &nm);
+	if (cache && cache->norm_c == c && cache->norm_n == c->nnodes) {
+		nm = cache->norm;
+	} else {
+		norm_init(c, &nm);
+		if (cache) {
+			cache->norm = nm;
+			cache->norm_c = c;
+			cache->norm_n = c->nnodes;
+		}
+	}
 	if (r.gang)
 		return choose_one(policy, c, w, &r, rng, cache, &nm, out);
 	return choose_split(policy, c, w, &r, rng, cache, &nm, out);

@@ -112,19 +112,21 @@ int place__node_fits(const place_cluster_t *c, const place_node_t *n, const plac
 
 	if (n->disabled)
 		return reject(rej ? &rej->disabled : NULL);
+	/* Without reasons to count, the host check comes first: it is the
+	 * cheapest and the answer is the same. */
+	if (!rej && (n->cpu_free_milli < r->cpu || n->memory_free_mib < r->mem))
+		return 0;
 	if (r->ngpu > 0) {
+		/* The cheap counts first; the exact take (MIG geometry, GPU
+		 * memory) only while it can still change the answer. */
 		for (int j = 0; j < n->ngpus; j++) {
 			const place_gpu_t *g = &n->gpus[j];
-			place__take_t t;
 
 			if (g->disabled || !((r->models >> g->model) & 1))
 				continue;
 			allowed++;
-			if (g->share == PLACE_SHARE_EXCLUSIVE ? g->ntasks == 0
-							      : g->free_milli >= r->milli)
+			if (g->share == PLACE_SHARE_EXCLUSIVE ? g->ntasks == 0 : g->free_milli >= r->milli)
 				milli_ok++;
-			if (place__gpu_take(c, g, r, &t))
-				takeable++;
 		}
 		if (allowed == 0)
 			return reject(rej ? &rej->model : NULL);
@@ -132,6 +134,17 @@ int place__node_fits(const place_cluster_t *c, const place_node_t *n, const plac
 			return reject(rej ? &rej->gpu_count : NULL);
 		if (milli_ok < r->ngpu)
 			return reject(rej ? &rej->gpu_milli : NULL);
+		for (int j = 0; j < n->ngpus && takeable < r->ngpu; j++) {
+			const place_gpu_t *g = &n->gpus[j];
+			place__take_t t;
+
+			/* Whole and MPS GPUs take nothing that failed the count. */
+			if (g->share != PLACE_SHARE_MIG &&
+			    (g->share == PLACE_SHARE_EXCLUSIVE ? g->ntasks != 0 : g->free_milli < r->milli))
+				continue;
+			if (place__gpu_take(c, g, r, &t))
+				takeable++;
+		}
 		if (takeable < r->ngpu) {
 			int mig = 0;
 

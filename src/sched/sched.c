@@ -293,6 +293,7 @@ int sched_view_load(sched_view_t *v, const place_cluster_t *src)
 	v->c.cap = cap;
 	if (src->nnodes)
 		memcpy(v->c.nodes, src->nodes, (size_t)src->nnodes * sizeof *keep);
+	place_cache_totals_changed(v->cache);
 	v->live = 1;
 	v->nmiss = 0;
 	v->miss_next = 0;

@@ -206,6 +206,65 @@ static void test_default_mode(void **state)
 	assert_int_equal(rt_signal_stop(rt, ref, 1), GH_ENOTFOUND);
 }
 
+/* The state letter of pid (Z: a zombie), 0 when it is gone. */
+static char proc_state(int pid)
+{
+	char p[64], buf[512], *rp;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
+	if (read_text(p, buf, sizeof(buf)) != 0 || !(rp = strrchr(buf, ')')) || rp[1] != ' ')
+		return 0;
+	return rp[2];
+}
+
+/*
+ * The engine's children do not linger as zombies: one that ends by itself
+ * is reaped once probed, one killed hard without a probe by rt_reap() (the
+ * hub's tick), and a command that cannot run leaves nothing.
+ */
+static void test_no_zombies(void **state)
+{
+	gh_rt_t *rt = *state;
+	const char *quick[] = {"/bin/sh", "-c", "exit 3", NULL};
+	const char *slow[] = {"/bin/sleep", "300", NULL};
+	const char *missing[] = {"/nonexistent/gpuhub-no-such-command", NULL};
+	rt_spec_t spec = {0};
+	char ref[160], err[256], work[300], logp[300];
+	int pid;
+
+	snprintf(work, sizeof(work), "%s/zombies", base);
+	snprintf(logp, sizeof(logp), "%s/zombies.log", base);
+	spec.session_id = 900002;
+	spec.user = "alice";
+	spec.workdir = work;
+	spec.log_path = logp;
+
+	spec.argv = quick;
+	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
+	pid = atoi(ref);
+	for (int i = 0; i < 150 && proc_state(pid) != 'Z'; i++)
+		sleep_ms(20);
+	assert_int_equal(proc_state(pid), 'Z'); /* ended, not yet collected */
+	assert_int_equal(rt_probe(rt, ref), RT_GONE);
+	assert_int_equal(proc_state(pid), 0);
+
+	spec.argv = slow;
+	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
+	pid = atoi(ref);
+	assert_int_equal(rt_signal_stop(rt, ref, 1), 0);
+	for (int i = 0; i < 150 && proc_state(pid) != 0; i++) {
+		sleep_ms(20);
+		rt_reap(rt);
+	}
+	assert_int_equal(proc_state(pid), 0);
+
+	spec.argv = missing;
+	assert_int_not_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "cannot run /nonexistent/gpuhub-no-such-command"));
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child of ours is left */
+	assert_int_equal(errno, ECHILD);
+}
+
 static const char inside[] =
 	"trap '' TERM\n"
 	"R=\"$HOME/res.txt\"\n"
@@ -452,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_account_name),
 		cmocka_unit_test(test_old_handles),
 		cmocka_unit_test(test_default_mode),
+		cmocka_unit_test(test_no_zombies),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_sandbox_no_cgroup_stop),
 		cmocka_unit_test(test_cgroup_limits),

@@ -1,7 +1,11 @@
 /*
  * rt_local.c — the "local" runtime: a workspace is a process tree on this
- * machine, in its own session and process group, detached from the hub
- * (double fork) so that it survives a hub restart. With the spec's options
+ * machine, in its own session and process group (setsid), so that it
+ * survives a hub restart: when the hub dies its workspaces are handed to
+ * init. The hub starts each with vfork + exec, which copies no page tables
+ * (a plain fork of a busy multi-threaded hub costs milliseconds of kernel
+ * time per workspace), and reaps the ones that end while it runs
+ * (kids_reap, on every start, probe and stop). With the spec's options
  * it runs as a per-user Unix account, inside a bubblewrap sandbox with its
  * own pid namespace (rt_local_sb.c), in a cgroup of its own with memory,
  * CPU and process limits (rt_local_cg.c). With all of them off it runs the
@@ -39,7 +43,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +56,51 @@ extern const rt_ops_t rt_local_ops;
 typedef struct {
 	gh_rt_t base;
 	rt_cg_t cg;
+	/* Leaders this hub started: its children until they are reaped. Only
+	 * these are waited for, so children other code waits for are left to it. */
+	pthread_mutex_t kids_lock;
+	pid_t *kids;
+	int nkids, capkids;
+	int64_t reaped_at;               /* last sweep, ms */
 } rt_local_t;
+
+static void kids_add(rt_local_t *l, pid_t pid)
+{
+	pthread_mutex_lock(&l->kids_lock);
+	if (l->nkids == l->capkids) {
+		int cap = l->capkids ? l->capkids * 2 : 64;
+		pid_t *k = realloc(l->kids, (size_t)cap * sizeof(*k));
+
+		if (k) {
+			l->kids = k;
+			l->capkids = cap;
+		}
+	}
+	if (l->nkids < l->capkids)
+		l->kids[l->nkids++] = pid;
+	pthread_mutex_unlock(&l->kids_lock);
+}
+
+/* Reaps the leaders that ended, at most every 50 ms (a workspace ended by a
+ * hard stop is not always probed again). */
+static void kids_reap(rt_local_t *l, int now)
+{
+	int64_t t = gh_now_ms();
+
+	pthread_mutex_lock(&l->kids_lock);
+	if (now || t - l->reaped_at >= 50) {
+		l->reaped_at = t;
+		for (int i = 0; i < l->nkids;) {
+			pid_t r = waitpid(l->kids[i], NULL, WNOHANG);
+
+			if (r == l->kids[i] || (r < 0 && errno == ECHILD))
+				l->kids[i] = l->kids[--l->nkids];
+			else
+				i++;
+		}
+	}
+	pthread_mutex_unlock(&l->kids_lock);
+}
 
 static int local_open(gh_rt_t **out, const char *state_dir, char *errmsg, size_t errlen)
 {
@@ -62,6 +112,7 @@ static int local_open(gh_rt_t **out, const char *state_dir, char *errmsg, size_t
 		return GH_ENOMEM;
 	rt->base.ops = &rt_local_ops;
 	rt_cg_init(&rt->cg);
+	pthread_mutex_init(&rt->kids_lock, NULL);
 	*out = &rt->base;
 	return 0;
 }
@@ -70,6 +121,8 @@ static void local_close(gh_rt_t *rt)
 {
 	rt_local_t *l = (rt_local_t *)rt;
 	rt_cg_fini(&l->cg);
+	pthread_mutex_destroy(&l->kids_lock);
+	free(l->kids);
 	free(l);
 }
 
@@ -95,7 +148,7 @@ static int parse_ref(const char *ref, int *pid, unsigned long long *st, char *re
 	return 0;
 }
 
-/* 1 when pid is alive and started at st. */
+/* 1 when pid is alive and started at st (a zombie is not alive). */
 static int leader_alive(int pid, unsigned long long want)
 {
 	char state;
@@ -165,17 +218,35 @@ typedef struct {
 	int logfd, errpipe;
 } child_t;
 
-/* Runs in the forked child: only async-signal-safe calls until exec. */
+/*
+ * Runs in the vfork()ed child, which shares the hub's memory until exec:
+ * only plain system calls, nothing that writes the hub's globals. The
+ * credentials go through raw system calls because glibc's setuid() and
+ * friends would ask every thread of the hub to change its credentials too.
+ * All signals arrive blocked (spawn() blocks them around vfork); handlers
+ * the hub installed are reset before they are unblocked, so none of them
+ * can run on the hub's memory here.
+ */
 static void child_exec(const child_t *c)
 {
 	sigset_t none;
+	struct sigaction sa;
 	char num[16];
 	int i, n, pid, devnull;
 
+	for (i = 1; i < NSIG; i++) {
+		if (i == SIGKILL || i == SIGSTOP || sigaction(i, NULL, &sa) != 0)
+			continue;
+		if (i == SIGPIPE || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)) {
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = SIG_DFL;
+			sigaction(i, &sa, NULL);
+		}
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
-	pid = (int)getpid();
+	pid = (int)syscall(SYS_getpid);
 	for (n = (int)sizeof(num), num[--n] = '\0'; pid > 0 || n == (int)sizeof(num) - 1; pid /= 10)
 		num[--n] = (char)('0' + pid % 10);
 	for (i = 0; i < c->join->n; i++)
@@ -187,17 +258,17 @@ static void child_exec(const child_t *c)
 	devnull = open("/dev/null", O_RDONLY);
 	if (devnull >= 0)
 		dup2(devnull, STDIN_FILENO);
-	if (c->u->set && (setgroups((size_t)c->u->ngroups, c->u->groups) != 0 || setgid(c->u->gid) != 0 ||
-	                  setuid(c->u->uid) != 0 || getuid() != c->u->uid))
+	if (c->u->set &&
+	    (syscall(SYS_setgroups, (size_t)c->u->ngroups, c->u->groups) != 0 ||
+	     syscall(SYS_setgid, c->u->gid) != 0 || syscall(SYS_setuid, c->u->uid) != 0 ||
+	     (uid_t)syscall(SYS_getuid) != c->u->uid))
 		goto fail;
 	if (chdir(c->workdir) != 0)
 		goto fail;
-	signal(SIGPIPE, SIG_DFL);
-	execve(c->argv[0], c->argv, c->envp);
-	if (!strchr(c->argv[0], '/')) {
-		environ = c->envp;
-		execvp(c->argv[0], c->argv);
-	}
+	if (strchr(c->argv[0], '/'))
+		execve(c->argv[0], c->argv, c->envp);
+	else
+		execvpe(c->argv[0], c->argv, c->envp);
 fail:
 	{
 		int e = errno;
@@ -251,62 +322,51 @@ static int wait_sandbox(int pid, unsigned long long st)
 	return 0; /* slow, but alive: the probes will tell */
 }
 
+/* The child never returns from here: it execs or exits in child_exec().
+ * Kept apart so that no variable of the caller lives across vfork(). */
+static __attribute__((noinline)) pid_t vfork_exec(const child_t *c)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		child_exec(c);
+	return pid;
+}
+
 static int spawn(const child_t *c, pid_t *out, char *errmsg, size_t errlen)
 {
-	int pipefd[2], pidpipe[2], status, err = 0;
-	pid_t mid, pid = 0;
+	int pipefd[2], status, err = 0;
+	sigset_t all, old;
+	pid_t pid;
 	child_t cc = *c;
 
 	if (pipe2(pipefd, O_CLOEXEC) != 0) {
 		snprintf(errmsg, errlen, "pipe: %s", strerror(errno));
 		return GH_EIO;
 	}
-	if (pipe2(pidpipe, O_CLOEXEC) != 0) {
-		snprintf(errmsg, errlen, "pipe: %s", strerror(errno));
+	cc.errpipe = pipefd[1];
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork_exec(&cc);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(pipefd[1]);
+	if (pid < 0) {
+		snprintf(errmsg, errlen, "vfork: %s", strerror(errno));
 		close(pipefd[0]);
-		close(pipefd[1]);
 		return GH_EIO;
 	}
-	cc.errpipe = pipefd[1];
-	mid = fork();
-	if (mid < 0) {
-		snprintf(errmsg, errlen, "fork: %s", strerror(errno));
-		err = GH_EIO;
-		goto out;
-	}
-	if (mid == 0) {
-		pid_t gc = fork();
-		if (gc == 0)
-			child_exec(&cc);
-		if (write(pidpipe[1], &gc, sizeof(gc)) < 0)
-			_exit(1);
-		_exit(gc > 0 ? 0 : 1);
-	}
-	close(pipefd[1]);
-	close(pidpipe[1]);
-	pipefd[1] = pidpipe[1] = -1;
-	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (read(pidpipe[0], &pid, sizeof(pid)) != sizeof(pid) || pid <= 0) {
-		snprintf(errmsg, errlen, "could not start the workspace process");
-		err = GH_EIO;
-		goto out;
-	}
-	/* exec succeeded when the CLOEXEC pipe closes without data */
+	/* The child has exec'd or exited by now: exec succeeded when the
+	 * CLOEXEC pipe is closed without data. */
 	if (read(pipefd[0], &status, sizeof(status)) == sizeof(status)) {
 		snprintf(errmsg, errlen, "cannot run %s%s%s: %s", c->argv[0], c->u->set ? " as " : "",
 		         c->u->set ? c->u->name : "", strerror(status));
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
 		err = GH_EIO;
-		goto out;
+	} else {
+		*out = pid;
 	}
-	*out = pid;
-out:
 	close(pipefd[0]);
-	close(pidpipe[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
-	if (pidpipe[1] >= 0)
-		close(pidpipe[1]);
 	return err;
 }
 
@@ -325,6 +385,7 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 	int logfd = -1, err, i;
 	int want_cg = spec->sandbox || spec->memory_mib > 0 || spec->cpu_milli > 0 || spec->max_pids > 0;
 
+	kids_reap(l, 0);
 	if (!spec->argv || !spec->argv[0] || !spec->workdir || !spec->log_path) {
 		snprintf(errmsg, errlen, "incomplete workspace spec");
 		return GH_EINVAL;
@@ -364,6 +425,7 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 	c = (child_t){.argv = av.v, .envp = ev.v, .workdir = spec->workdir, .u = &u, .join = &join, .logfd = logfd};
 	if ((err = spawn(&c, &pid, errmsg, errlen)) != 0)
 		goto out;
+	kids_add(l, pid);
 	if (rt_proc_stat(pid, &state, &st, NULL) != 0 ||
 	    (spec->sandbox && wait_sandbox(pid, st) != 0)) {
 		log_tail(spec->log_path, tail, sizeof(tail));
@@ -398,8 +460,11 @@ static rt_status_t local_probe(gh_rt_t *rt, const char *ref)
 
 	if (parse_ref(ref, &pid, &want, rel, sizeof(rel)) != 0)
 		return RT_GONE;
-	if (leader_alive(pid, want))
+	if (leader_alive(pid, want)) {
+		kids_reap(l, 0);
 		return RT_READY;
+	}
+	kids_reap(l, 1);
 	if (rel[0]) {
 		/* the leader is gone: nothing of the workspace may stay behind */
 		rt_cg_signal(&l->cg, rel, SIGKILL, NULL, 0);
@@ -431,6 +496,7 @@ static int local_signal_stop(gh_rt_t *rt, const char *ref, int hard)
 	unsigned long long want;
 	char rel[128];
 
+	kids_reap(l, 0);
 	if (parse_ref(ref, &pid, &want, rel, sizeof(rel)) != 0)
 		return GH_EINVAL;
 	if (!leader_alive(pid, want)) {
@@ -469,6 +535,11 @@ static int local_signal_stop(gh_rt_t *rt, const char *ref, int hard)
 	return 0;
 }
 
+static void local_reap(gh_rt_t *rt)
+{
+	kids_reap((rt_local_t *)rt, 0);
+}
+
 const rt_ops_t rt_local_ops = {
 	.name = "local",
 	.open = local_open,
@@ -476,4 +547,5 @@ const rt_ops_t rt_local_ops = {
 	.start = local_start,
 	.probe = local_probe,
 	.signal_stop = local_signal_stop,
+	.reap = local_reap,
 };
