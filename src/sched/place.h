@@ -94,14 +94,16 @@ typedef struct {
 } place_gpu_t;
 
 typedef struct {
-	char name[GH_NAME_MAX];
+	/* What every placement reads comes first, in as few cache lines as
+	 * possible: a choice scans every node. */
 	int64_t cpu_milli;               /* total */
 	int64_t cpu_free_milli;
 	int64_t memory_mib;              /* total host memory */
 	int64_t memory_free_mib;
 	int ngpus;
-	place_gpu_t gpus[PLACE_NODE_GPUS_MAX];
 	int disabled;                    /* cordoned: never chosen */
+	place_gpu_t gpus[PLACE_NODE_GPUS_MAX];
+	char name[GH_NAME_MAX];
 } place_node_t;
 
 typedef struct {
