@@ -302,3 +302,51 @@ def test_snapshots_survive_restart(daemon, make_user):
     daemon.restart()
     r = u.api.get(f"/snapshots/{snap['id']}")
     assert r.status_code == 200 and r.json()["sha256"] == snap["sha256"]
+
+
+def run_cli(daemon, token, *args, home):
+    import subprocess
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
+    env.update(GPUHUB_URL=daemon.url, GPUHUB_TOKEN=token, HOME=str(home), NO_COLOR="1")
+    p = subprocess.run([daemon.binary, *args], stdin=subprocess.DEVNULL, capture_output=True, env=env,
+                       timeout=60)
+    p.out, p.err = p.stdout.decode(), p.stderr.decode()
+    return p
+
+
+def test_cli_snapshot_verbs(daemon, make_user, tmp_path):
+    u = make_user("ivan")
+    sid = stopped_session(u.api, "work")
+    write_tree(workdir(daemon, sid))
+    before = tree_of(workdir(daemon, sid))
+    run = lambda *a: run_cli(daemon, u.token, *a, home=tmp_path)
+
+    p = run("snapshot", "create", "work", "--note", "first", "--wait")
+    assert p.returncode == 0 and "is ready" in p.out, (p.out, p.err)
+    p = run("snapshot", "ls")
+    assert p.returncode == 0 and "first" in p.out and "ready" in p.out and "Using" in p.out, p.out
+    snap_id = u.api.get("/snapshots").json()["items"][0]["id"]
+    p = run("snapshot", "restore", str(snap_id), "--env", "jupyter-python", "--name", "again", "--gpus", "0",
+            "--wait", "-q")
+    assert p.returncode == 0, (p.out, p.err)
+    assert tree_of(workdir(daemon, int(p.out.strip()))) == before
+    # usage and refusals: exit codes 2 and 1, the server's reason printed
+    p = run("snapshot", "restore", str(snap_id))
+    assert p.returncode == 2 and "--into" in p.err, p.err
+    p = run("snapshot", "restore", str(snap_id), "--into", "again")
+    assert p.returncode == 1 and "restore into a stopped" in p.err, (p.returncode, p.err)
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(tar_bytes([entry("work", tarfile.DIRTYPE), entry("work/../x", data=b"x")]))
+    p = run("snapshot", "import", str(bad))
+    assert p.returncode == 1 and "'..'" in p.err, p.err
+    good = tmp_path / "good.tar.gz"
+    good.write_bytes(good_archive())
+    p = run("snapshot", "import", str(good), "--note", "from disk", "-q")
+    assert p.returncode == 0 and p.out.strip().isdigit(), (p.out, p.err)
+    assert u.api.get(f"/snapshots/{p.out.strip()}").json()["note"] == "from disk"
+    p = run("snapshot", "rm", p.out.strip())
+    assert p.returncode == 0 and "deleted" in p.out
+    p = run("snapshot", "rm", "999999")
+    assert p.returncode == 5, (p.returncode, p.err)
+    p = run("snapshot", "create", "--help")
+    assert p.returncode == 0 and "Usage: gpuhub snapshot create" in p.out
