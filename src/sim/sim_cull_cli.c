@@ -175,10 +175,10 @@ static void report(const int *run, const cull_result_t *r, int json)
 			char rec[32] = "-", vn[32] = "-", vp[32] = "-";
 			if (run[CULL_NONE]) {
 				snprintf(rec, sizeof(rec), "%.1f", none->alloc_gpu_h - x->alloc_gpu_h);
-				snprintf(vn, sizeof(vn), "%.1f%%", -pct_less(x->idle_gpu_h, none->idle_gpu_h));
+				snprintf(vn, sizeof(vn), "%+.1f%%", 0.0 - pct_less(x->idle_gpu_h, none->idle_gpu_h));
 			}
 			if (run[CULL_PROXY])
-				snprintf(vp, sizeof(vp), "%.1f%%", -pct_less(x->idle_gpu_h, proxy->idle_gpu_h));
+				snprintf(vp, sizeof(vp), "%+.1f%%", 0.0 - pct_less(x->idle_gpu_h, proxy->idle_gpu_h));
 			printf("%-7s %12.1f %11.1f %11.1f %11.1f %10lld %6lld %16s %13s %14s\n",
 			       cull_policy_name((cull_policy_t)p), x->alloc_gpu_h, x->idle_gpu_h, x->busy_gpu_h,
 			       x->lost_gpu_h, (long long)x->suspensions, (long long)x->wrong, rec, vn, vp);
