@@ -6,6 +6,8 @@ import os
 import stat
 import tarfile
 
+import pytest
+
 from conftest import assert_error, launch, wait_for, wait_state
 
 
@@ -350,3 +352,36 @@ def test_cli_snapshot_verbs(daemon, make_user, tmp_path):
     assert p.returncode == 5, (p.returncode, p.err)
     p = run("snapshot", "create", "--help")
     assert p.returncode == 0 and "Usage: gpuhub snapshot create" in p.out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (to create accounts)")
+def test_restored_files_belong_to_the_users_account(daemon_factory, tmp_path):
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+    from conftest import Api, ADMIN_TOKEN, create_user
+    name, acct = "snapowner", "gh-snapowner"
+    top = tempfile.mkdtemp(prefix="gh-snap-", dir="/tmp")
+    os.chmod(top, 0o755)
+    try:
+        cfg = tmp_path / "gpuhub.yaml"
+        cfg.write_text("runtime:\n  accounts: dedicated\n")
+        d = daemon_factory(data_dir=os.path.join(top, "data"), extra_args=["--config", str(cfg)])
+        admin = Api(d, ADMIN_TOKEN)
+        u = create_user(admin, d, name)
+        sid = stopped_session(u.api, "owned")          # its start created the account
+        uid = pwd.getpwnam(acct).pw_uid
+        snap = import_archive(u.api, good_archive()).json()
+        assert u.api.post(f"/snapshots/{snap['id']}/restore", json={"session_id": sid}).status_code == 202
+        assert wait_restore(u.api, snap["id"])["restore"]["state"] == "done"
+        for p in (os.path.join(workdir(d, sid), "hello.txt"), workdir(d, sid),
+                  os.path.join(homedir(d, name), "proj", "notes.md")):
+            assert os.lstat(p).st_uid == uid, p
+        # the archive itself stays the hub's, unreadable to the account
+        arch = os.path.join(d.data_dir, "snapshots", f"{snap['id']}.tar.zst")
+        assert os.stat(arch).st_uid == 0 and os.stat(arch).st_mode & 0o077 == 0
+        admin.close()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+        subprocess.run(["userdel", acct], capture_output=True)
