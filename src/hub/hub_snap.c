@@ -107,6 +107,7 @@ void hub_snap_close(hub_t *hub)
 }
 
 int hub_snap_count(const hub_t *hub) { return S(hub)->n; }
+int64_t hub_snap_seq(hub_t *hub) { return ++S(hub)->seq; }
 const hub_snap_t *hub_snap_at(const hub_t *hub, int i) { return &S(hub)->v[i]; }
 
 const hub_snap_t *hub_snap_get(const hub_t *hub, int64_t id, int64_t user_id)
@@ -230,8 +231,9 @@ static void create_done(void *ctx, void *arg)
 		s->sn.size_bytes = j->res.size_bytes;
 		s->sn.files = j->res.files;
 		s->sn.ready_at = gh_now_ms();
-		snprintf(msg, sizeof(msg), "snapshot %lld is ready: %lld files, %lld bytes", (long long)s->sn.id,
-		         (long long)s->sn.files, (long long)s->sn.size_bytes);
+		snprintf(msg, sizeof(msg), "snapshot %lld is ready: %lld files, %lld bytes%s", (long long)s->sn.id,
+		         (long long)s->sn.files, (long long)s->sn.size_bytes,
+		         j->res.skipped ? " (symbolic links leading out of the work dir or home path left out)" : "");
 	} else {
 		unlink(j->out);
 		s->sn.state = GH_SNAP_FAILED;

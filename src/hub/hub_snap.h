@@ -41,6 +41,8 @@ void hub_snap_tick(hub_t *hub);
 void hub_snap_drop_user(hub_t *hub, int64_t user_id);
 
 int hub_snap_count(const hub_t *hub);
+/* A number unique in this run (staging and import file names). */
+int64_t hub_snap_seq(hub_t *hub);
 const hub_snap_t *hub_snap_at(const hub_t *hub, int i);
 /* The snapshot id of user_id, or NULL (also when another user owns it). */
 const hub_snap_t *hub_snap_get(const hub_t *hub, int64_t id, int64_t user_id);

@@ -217,7 +217,6 @@ int hub_snap_restore(hub_t *hub, const gh_user_t *u, int64_t id, int64_t into_se
                      const hub_snap_t **out, char *why, size_t whylen)
 {
 	hub_snap_t *s = find_mut(hub, id, u->id);
-	static int64_t seq;
 	restore_job_t *j;
 	int rc;
 
@@ -274,7 +273,7 @@ int hub_snap_restore(hub_t *hub, const gh_user_t *u, int64_t id, int64_t into_se
 	}
 	snprintf(j->archive, sizeof(j->archive), "%s/snapshots/%lld.tar.zst", hub->cfg.data_dir, (long long)id);
 	snprintf(j->staging, sizeof(j->staging), "%s/sessions/.restore-%lld-%lld", hub->cfg.data_dir, (long long)id,
-	         (long long)++seq);
+	         (long long)hub_snap_seq(hub));
 	gh_strlcpy(j->sha256, s->sn.sha256, sizeof(j->sha256));
 	if (strcmp(hub->cfg.runtime_accounts, "none") != 0 &&
 	    rt_account_name(u->name, strcmp(hub->cfg.runtime_accounts, "dedicated") == 0, j->account,

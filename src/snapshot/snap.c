@@ -147,7 +147,7 @@ typedef struct {
 	struct archive *w;
 	snap_progress_t *prog;
 	int64_t total, done;
-	int64_t files;
+	int64_t files, skipped;
 	char *why;
 	size_t whylen;
 } wctx_t;
@@ -238,6 +238,14 @@ static int add_tree(wctx_t *c, const char *src, const char *prefix)
 			break;
 		}
 		snprintf(name, sizeof(name), "%s%s", prefix, path + srclen);
+		if (type == AE_IFLNK) {
+			char ignored[SNAP_WHY];
+			if (snap_entry_check(name, AE_IFLNK, archive_entry_symlink(e), NULL, ignored, sizeof(ignored))) {
+				c->skipped++;
+				archive_entry_free(e);
+				continue;
+			}
+		}
 		archive_entry_set_pathname(e, name);
 		archive_entry_set_nlink(e, 1);
 		archive_entry_set_uname(e, NULL);
@@ -338,6 +346,7 @@ out:
 	to_hex(md, mdlen, res->sha256);
 	res->size_bytes = o.written;
 	res->files = c.files;
+	res->skipped = c.skipped;
 	if (prog)
 		atomic_store(&prog->percent, 100);
 	return 0;

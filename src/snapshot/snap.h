@@ -51,11 +51,15 @@ typedef struct {
 	char sha256[65];                 /* hex */
 	int64_t size_bytes;
 	int64_t files;                   /* entries written */
+	int64_t skipped;                 /* symlinks leading out, left out */
 	int over_limit;                  /* 1: failed because max_bytes was passed */
 } snap_result_t;
 
-/* Writes the archive. 0, or a negative gh_err_t with a sentence in why
- * (out_path is removed on failure). prog may be NULL. */
+/* Writes the archive. Sockets, FIFOs and devices are left out, and so are
+ * symbolic links that snap_entry_check would refuse (absolute, or leading
+ * out of their area), so that every archive made here can be restored;
+ * res->skipped counts those links. 0, or a negative gh_err_t with a
+ * sentence in why (out_path is removed on failure). prog may be NULL. */
 int snap_create(const snap_create_t *spec, snap_progress_t *prog, snap_result_t *res, char *why, size_t whylen);
 
 /* Checks one entry's name, type and link: 0 or GH_EINVAL with the reason

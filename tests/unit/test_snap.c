@@ -174,6 +174,8 @@ static void test_round_trip(void **state)
 	put("h/other", "not archived", 0644);
 	snprintf(p, sizeof(p), "%s/w/sub/l", dir);
 	assert_int_equal(symlink("../a.txt", p), 0);
+	snprintf(p, sizeof(p), "%s/w/datasets", dir); /* leads out: left out */
+	assert_int_equal(symlink("/etc", p), 0);
 
 	snprintf(p, sizeof(p), "%s/w", dir);
 	snprintf(q, sizeof(q), "%s/h", dir);
@@ -188,6 +190,7 @@ static void test_round_trip(void **state)
 	assert_int_equal(snap_create(&spec, &prog, &res, why, sizeof(why)), 0);
 	assert_int_equal(atomic_load(&prog.percent), 100);
 	assert_int_equal(res.files, 8); /* work, a.txt, sub, run.sh, l, empty, home/proj, n.md */
+	assert_int_equal(res.skipped, 1);
 	assert_int_equal(snap_sha256_file(out, hex), 0);
 	assert_string_equal(hex, res.sha256);
 
