@@ -306,8 +306,8 @@ int hub_tick(hub_t *hub)
 		return 0;
 	{
 		int64_t next = hub->next_probe < hub->next_gpu_poll ? hub->next_probe : hub->next_gpu_poll;
-		int64_t d = next - gh_now_ms();
-		return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
+		int64_t d = next - gh_now_ms(), most = hub_snap_busy(hub) ? 200 : 1000;
+		return d < 0 ? 0 : d > most ? (int)most : (int)d;
 	}
 }
 

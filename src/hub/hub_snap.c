@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "common/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -69,6 +70,44 @@ static int load_one(void *ctx, const gh_snapshot_t *sn)
 	return 0;
 }
 
+/* Removes what a run that ended mid-way left: staging directories of
+ * restores and half-written archives. */
+static void sweep(const hub_t *hub)
+{
+	char dir[SNAP_PATH], p[SNAP_PATH * 2];
+	struct dirent *d;
+	DIR *D;
+
+	snprintf(dir, sizeof(dir), "%s/sessions", hub->cfg.data_dir);
+	if ((D = opendir(dir))) {
+		while ((d = readdir(D)))
+			if (strncmp(d->d_name, ".restore-", 9) == 0) {
+				snprintf(p, sizeof(p), "%s/%s", dir, d->d_name);
+				snap_rmtree(p);
+			}
+		closedir(D);
+	}
+	snprintf(dir, sizeof(dir), "%s/snapshots", hub->cfg.data_dir);
+	if ((D = opendir(dir))) {
+		while ((d = readdir(D))) {
+			size_t n = strlen(d->d_name);
+			if (n > 5 && strcmp(d->d_name + n - 5, ".part") == 0) {
+				snprintf(p, sizeof(p), "%s/%s", dir, d->d_name);
+				unlink(p);
+			}
+		}
+		closedir(D);
+	}
+}
+
+int hub_snap_busy(const hub_t *hub)
+{
+	for (int i = 0; i < S(hub)->n; i++)
+		if (S(hub)->v[i].sn.state == GH_SNAP_CREATING)
+			return 1;
+	return 0;
+}
+
 int hub_snap_open(hub_t *hub)
 {
 	char dir[SNAP_PATH];
@@ -81,6 +120,7 @@ int hub_snap_open(hub_t *hub)
 		GH_ERROR("cannot create %s: %s", dir, strerror(errno));
 		return GH_EIO;
 	}
+	sweep(hub);
 	if ((rc = store_snapshot_load(hub->store, load_one, hub)))
 		return rc;
 	/* a creation the last run did not finish */

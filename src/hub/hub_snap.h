@@ -37,6 +37,8 @@ int hub_snap_open(hub_t *hub);
 void hub_snap_close(hub_t *hub);
 /* Emits progress events of snapshots being made (loop thread). */
 void hub_snap_tick(hub_t *hub);
+/* 1 while a snapshot is being made (the loop then ticks more often). */
+int hub_snap_busy(const hub_t *hub);
 /* Forgets a deleted user's snapshots and removes their files. */
 void hub_snap_drop_user(hub_t *hub, int64_t user_id);
 

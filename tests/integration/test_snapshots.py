@@ -301,9 +301,15 @@ def test_other_users_cannot_see_or_restore(daemon, make_user, admin):
 def test_snapshots_survive_restart(daemon, make_user):
     u = make_user("heidi")
     snap = import_archive(u.api, good_archive()).json()
+    # what a run cut short would leave: a restore's staging dir, a half-written archive
+    stage = os.path.join(daemon.data_dir, "sessions", ".restore-1-1")
+    os.makedirs(os.path.join(stage, "work"))
+    part = os.path.join(daemon.data_dir, "snapshots", "99.tar.zst.part")
+    open(part, "wb").write(b"half")
     daemon.restart()
     r = u.api.get(f"/snapshots/{snap['id']}")
     assert r.status_code == 200 and r.json()["sha256"] == snap["sha256"]
+    assert not os.path.exists(stage) and not os.path.exists(part)
 
 
 def run_cli(daemon, token, *args, home):
