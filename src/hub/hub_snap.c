@@ -131,6 +131,7 @@ int hub_snap_open(hub_t *hub)
 		archive_path(hub, sn->id, 1, dir, sizeof(dir));
 		unlink(dir);
 		sn->state = GH_SNAP_FAILED;
+		sn->size_bytes = 0; /* the space it had reserved */
 		gh_strlcpy(sn->reason, "the hub stopped before the snapshot was finished", sizeof(sn->reason));
 		store_snapshot_put(hub->store, sn);
 	}
