@@ -4,7 +4,7 @@
 #   make unit       build and run every cmocka unit test
 #   make test       unit tests, then integration tests against the real daemon
 CC      ?= cc
-PKGS    := libh2o-evloop jansson sqlite3 libcyaml libsodium libcrypto libcurl
+PKGS    := libh2o-evloop jansson sqlite3 libcyaml libsodium libcrypto libcurl libarchive
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow \
            -Wno-unused-parameter -Isrc -D_GNU_SOURCE -DH2O_USE_LIBUV=0 \

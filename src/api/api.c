@@ -351,7 +351,7 @@ int api_handle(void *ctx, h2o_req_t *req)
 			return 0;
 		}
 	}
-	if (found->wants_body && api_body_object(&r) != 0) {
+	if (found->wants_body && found->wants_body != API_BODY_RAW && api_body_object(&r) != 0) {
 		json_decref(r.body);
 		return 0;
 	}

@@ -35,6 +35,10 @@ typedef struct {
 
 typedef enum { AUTH_NONE, AUTH_USER, AUTH_ADMIN } api_auth_t;
 
+/* wants_body: 0 none, 1 or 2 a JSON object, API_BODY_RAW the handler
+ * reads the bytes itself (an uploaded archive). */
+#define API_BODY_RAW 3
+
 typedef struct {
 	const char *method;
 	const char *path;                /* "/sessions/{id}/stop" */
@@ -77,6 +81,15 @@ json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer);
 
 /* --- the web page (api_web.c): 1 if it answered path --- */
 int api_web(h2o_req_t *req, const char *path);
+
+/* --- snapshots (api_snap.c) --- */
+void api_snap_list(api_req_t *r);
+void api_snap_session_list(api_req_t *r);
+void api_snap_create(api_req_t *r);
+void api_snap_import(api_req_t *r);
+void api_snap_get(api_req_t *r);
+void api_snap_delete(api_req_t *r);
+void api_snap_restore(api_req_t *r);
 
 /* --- event streams (api_events.c) --- */
 void api_session_events(api_req_t *r);

@@ -170,6 +170,74 @@ const cli_cmd_t cli_cmds[] = {
 	  "\n"
 	  "Example:\n"
 	  "  gpuhub env rm jupyter-pytorch\n" },
+	{ "snapshot", "create", cli_cmd_snap_create, "home=,note=,wait,timeout=", 1, 1, 0,
+	  "snapshot a session's work dir (and home paths)",
+	  "Usage: gpuhub snapshot create SESSION [--home PATH[,PATH...]] [--note TEXT] [--wait]\n"
+	  "\n"
+	  "Archives the session's work dir (compressed, with a SHA-256 checked on\n"
+	  "restore) on the server, in the background. Stop the session first for a\n"
+	  "consistent copy. Snapshots count against your snapshot quota.\n"
+	  "\n"
+	  "Flags:\n"
+	  "  --home PATHS       also these paths of your home, relative to it,\n"
+	  "                     comma-separated (e.g. proj,.config/app)\n"
+	  "  --note TEXT        a note shown in 'gpuhub snapshot ls'\n"
+	  "  --wait             wait until the snapshot is ready or failed\n"
+	  "  --timeout SECONDS  with --wait: stop waiting after this long\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub snapshot create thesis --wait\n"
+	  "  gpuhub snapshot create 12 --home proj --note 'before refactor'\n" },
+	{ "snapshot", "ls", cli_cmd_snap_ls, "", 0, 1, 0,
+	  "list your snapshots and the quota used",
+	  "Usage: gpuhub snapshot ls [SESSION]\n"
+	  "\n"
+	  "Lists your snapshots (of one session if given): ID SESSION STATE SIZE\n"
+	  "FILES AGE NOTE (the reason, for a failed one), then the quota used.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub snapshot ls\n"
+	  "  gpuhub snapshot ls thesis -o json\n" },
+	{ "snapshot", "restore", cli_cmd_snap_restore, "into=,env=,name=,gpus=,wait,timeout=", 1, 1, 0,
+	  "restore a snapshot into a stopped session or a new one",
+	  "Usage: gpuhub snapshot restore ID (--into SESSION | --env ENV --name NAME [--gpus N]) [--wait]\n"
+	  "\n"
+	  "Replaces the work dir (and the snapshot's home paths) with the snapshot's\n"
+	  "files. The target is one of your sessions that is stopped, failed or\n"
+	  "suspended, or a new session created with the files already in place. A\n"
+	  "damaged or refused archive changes nothing.\n"
+	  "\n"
+	  "Flags:\n"
+	  "  --into SESSION     restore into this existing session\n"
+	  "  --env ENV          environment of the new session\n"
+	  "  --name NAME        name of the new session\n"
+	  "  --gpus N           GPUs of the new session (default: the environment's)\n"
+	  "  --wait             wait until the restore has finished\n"
+	  "  --timeout SECONDS  with --wait: stop waiting after this long\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub snapshot restore 7 --into thesis --wait\n"
+	  "  gpuhub snapshot restore 7 --env jupyter-pytorch --name thesis-2 --gpus 1\n" },
+	{ "snapshot", "rm", cli_cmd_snap_rm, "", 1, CLI_MAX_POS, 0,
+	  "delete snapshots",
+	  "Usage: gpuhub snapshot rm ID...\n"
+	  "\n"
+	  "Deletes snapshots and their archives (freeing quota).\n"
+	  "\n"
+	  "Example:\n"
+	  "  gpuhub snapshot rm 7 8\n" },
+	{ "snapshot", "import", cli_cmd_snap_import, "note=", 1, 1, 0,
+	  "upload a tar archive as a snapshot",
+	  "Usage: gpuhub snapshot import FILE [--note TEXT]\n"
+	  "\n"
+	  "Uploads a tar archive (plain, zstd, gzip or xz) holding work/... and\n"
+	  "home/<path>/... entries. The server refuses archives with absolute names,\n"
+	  "'..', devices, FIFOs, hard links or links leading out. Its size is limited\n"
+	  "by the server's http.max_body_bytes.\n"
+	  "\n"
+	  "Example:\n"
+	  "  tar -C backup --zstd -cf snap.tar.zst work home\n"
+	  "  gpuhub snapshot import snap.tar.zst --note laptop\n" },
 	{ "users", "ls", cli_cmd_users_ls, "", 0, 0, 0,
 	  "list users (admins)",
 	  "Usage: gpuhub users ls\n"
@@ -308,6 +376,7 @@ static const char *const groups[][2] = {
 	{ "env",   "environments: ls, show, add, rm" },
 	{ "users", "accounts (admins): ls, add, show, set, rm" },
 	{ "token", "API tokens: create, ls, revoke" },
+	{ "snapshot", "work dir snapshots: create, ls, restore, rm, import" },
 };
 
 int cli_is_group(const char *word)

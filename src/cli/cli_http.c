@@ -169,13 +169,13 @@ static void transport_message(CURLcode res, const char *errbuf, char *out, size_
 		snprintf(out, outlen, "%s", curl_easy_strerror(res));
 }
 
-int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *body,
-	     cli_resp_t *r)
+/* One request with payload (NULL: none) of type ctype. */
+static int perform(cli_ctx_t *c, const char *method, const char *path, const char *ctype, const char *payload,
+		   size_t plen, cli_resp_t *r)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
+	char errbuf[CURL_ERROR_SIZE] = "", hdr[160];
 	struct curl_slist *h = NULL, *t;
 	struct xfer x = { r, 0 };
-	char *payload = NULL;
 	CURLcode res;
 	CURL *e;
 	int rc = 0;
@@ -184,17 +184,9 @@ int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *b
 	e = cli_curl_new(c, method, path, "application/json", &h);
 	if (!e)
 		return GH_ENOMEM;
-	/* A POST or PATCH always carries a JSON object, "{}" when empty. */
-	if (body)
-		payload = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	else if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0)
-		payload = strdup("{}");
-	if (!payload && (body || (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0))) {
-		rc = GH_ENOMEM;
-		goto out;
-	}
 	if (payload) {
-		t = curl_slist_append(h, "Content-Type: application/json");
+		snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype);
+		t = curl_slist_append(h, hdr);
 		if (!t) {
 			rc = GH_ENOMEM;
 			goto out;
@@ -203,7 +195,7 @@ int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *b
 		if (strcmp(method, "POST") == 0)
 			curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)plen);
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S);
@@ -225,11 +217,36 @@ int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *b
 out:
 	curl_easy_cleanup(e);
 	curl_slist_free_all(h);
+	return rc;
+}
+
+int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *body,
+	     cli_resp_t *r)
+{
+	char *payload = NULL;
+	int rc;
+
+	/* A POST or PATCH always carries a JSON object, "{}" when empty. */
+	if (body)
+		payload = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	else if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0)
+		payload = strdup("{}");
+	if (!payload && (body || (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0))) {
+		memset(r, 0, sizeof(*r));
+		return GH_ENOMEM;
+	}
+	rc = perform(c, method, path, "application/json", payload, payload ? strlen(payload) : 0, r);
 	if (payload) {
 		explicit_bzero(payload, strlen(payload));
 		free(payload);
 	}
 	return rc;
+}
+
+int cli_http_raw(cli_ctx_t *c, const char *method, const char *path, const char *ctype, const void *data,
+		 size_t len, cli_resp_t *r)
+{
+	return perform(c, method, path, ctype, data, len, r);
 }
 
 int cli_call(cli_ctx_t *c, const char *method, const char *path, const json_t *body,

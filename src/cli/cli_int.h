@@ -15,6 +15,7 @@
  *   cli_fmt.c       | ages, times, GPU counts, sizes, JSON field access
  *   cli_sessions.c  | launch, ls, show, stop, rm, events; SESSION names
  *   cli_admin.c     | env, users, gpus
+ *   cli_snap.c      | snapshot create, ls, restore, rm, import
  *   cli_auth.c      | login, logout, whoami, token, version; passwords
  *
  * Conventions: functions return 0 or a negative gh_err_t. What the process
@@ -190,6 +191,10 @@ CURL *cli_curl_new(cli_ctx_t *c, const char *method, const char *path, const cha
  * when none did, GH_ENOMEM. r is always initialised. */
 int cli_http(cli_ctx_t *c, const char *method, const char *path, const json_t *body,
 	     cli_resp_t *r);
+/* Sends data (len bytes, of Content-Type ctype) as the body; else as
+ * cli_http. */
+int cli_http_raw(cli_ctx_t *c, const char *method, const char *path, const char *ctype, const void *data,
+		 size_t len, cli_resp_t *r);
 /* cli_http, then cli_report unless the status is 2xx; a 2xx body that is
  * not JSON is an error too. 0 for 2xx. */
 int cli_call(cli_ctx_t *c, const char *method, const char *path, const json_t *body,
@@ -321,6 +326,14 @@ int cli_cmd_show(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_stop(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_rm(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_events(cli_ctx_t *c, const cli_args_t *a);
+
+/* ---- snapshots (cli_snap.c) -------------------------------------------- */
+
+int cli_cmd_snap_create(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_snap_ls(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_snap_restore(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_snap_rm(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_snap_import(cli_ctx_t *c, const cli_args_t *a);
 
 /* ---- admin (cli_admin.c) ------------------------------------------------ */
 

@@ -133,6 +133,29 @@ typedef struct {
 	char data[GH_DATA_MAX];          /* JSON object text, "" = none */
 } gh_event_t;
 
+/* A snapshot: a compressed archive of a session's work dir (and chosen
+ * paths of its owner's home) under <data_dir>/snapshots/<id>.tar.zst. */
+typedef enum { GH_SNAP_CREATING = 0, GH_SNAP_READY = 1, GH_SNAP_FAILED = 2 } gh_snap_state_t;
+
+#define GH_SNAP_PATHS_MAX 1024       /* JSON array of home paths, incl. NUL */
+
+typedef struct {
+	int64_t id;
+	int64_t user_id;                 /* owner */
+	int64_t session_id;              /* origin session, 0 = imported */
+	char session_name[GH_NAME_MAX];  /* kept when the session is deleted */
+	char note[GH_TEXT_MAX];
+	gh_snap_state_t state;
+	char reason[GH_TEXT_MAX];        /* why it failed */
+	char home_paths[GH_SNAP_PATHS_MAX]; /* JSON array of paths relative to home */
+	char sha256[65];                 /* hex digest of the archive file */
+	int64_t size_bytes;              /* of the archive file */
+	int64_t files;                   /* entries archived */
+	int64_t created_at;
+	int64_t ready_at;
+} gh_snapshot_t;
+
+
 /* "queued", "idle-warned", ...; NULL for an out-of-range value. */
 const char *gh_sess_state_name(gh_sess_state_t s);
 /* Parses a state name; returns 0 or GH_EINVAL. */

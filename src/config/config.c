@@ -61,6 +61,7 @@ typedef struct { char *max_per_user; } cfg_sessions_t;
 typedef struct {
 	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions;
 } cfg_sched_t;
+typedef struct { char *quota_bytes; } cfg_snapshots_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -72,6 +73,7 @@ typedef struct {
 	cfg_auth_t *auth;
 	cfg_sessions_t *sessions;
 	cfg_sched_t *sched;
+	cfg_snapshots_t *snapshots;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -131,6 +133,10 @@ static const cyaml_schema_field_t cfg_sched_fields[] = {
 	CFG_LEAF("user_sessions", cfg_sched_t, user_sessions, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_snapshots_fields[] = {
+	CFG_LEAF("quota_bytes", cfg_snapshots_t, quota_bytes, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -143,6 +149,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("auth", auth, cfg_auth_fields),
 	CFG_SECTION("sessions", sessions, cfg_sessions_fields),
 	CFG_SECTION("sched", sched, cfg_sched_fields),
+	CFG_SECTION("snapshots", snapshots, cfg_snapshots_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -190,6 +197,8 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("sched.group_gpus", CFG_INT, CFG_S_SCHED, cfg_sched_t, group_gpus, sched_group_gpus, 0, 4096, 1),
 	CFG_KEY("sched.user_sessions", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_sessions,
 		sched_user_sessions, 0, 1000, 1),
+	CFG_KEY("snapshots.quota_bytes", CFG_LONG, CFG_S_SNAPSHOTS, cfg_snapshots_t, quota_bytes,
+		snap_quota_bytes, 1024, 1099511627776L, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -273,6 +282,7 @@ void config_defaults(gh_config_t *cfg)
 	cfg->sched_user_gpus = 0;
 	cfg->sched_group_gpus = 0;
 	cfg->sched_user_sessions = 0;
+	cfg->snap_quota_bytes = 10737418240L;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -400,6 +410,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_AUTH] = d->auth;
 	sect[CFG_S_SESSIONS] = d->sessions;
 	sect[CFG_S_SCHED] = d->sched;
+	sect[CFG_S_SNAPSHOTS] = d->snapshots;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;

@@ -32,9 +32,10 @@
  *   sched.user_gpus           sched_user_gpus   0 = no quota (GPUs a user may hold)
  *   sched.group_gpus          sched_group_gpus  0 = no quota (GPUs a group may hold)
  *   sched.user_sessions       sched_user_sessions 0 = no limit (sessions holding GPUs)
+ *   snapshots.quota_bytes     snap_quota_bytes  10737418240 (10 GiB of archives per user)
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
- * sessions.max_per_user, sched.*. The rest needs a restart (config_diff_restart()).
+ * sessions.max_per_user, sched.*, snapshots.*. The rest needs a restart (config_diff_restart()).
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -68,6 +69,7 @@ typedef struct {
 	int sched_user_gpus;
 	int sched_group_gpus;
 	int sched_user_sessions;
+	long snap_quota_bytes;
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

@@ -13,6 +13,7 @@
  *   7. reconcile sessions with what the runtime reports (adopt or fail)
  */
 #include "hub/hub_int.h"
+#include "hub/hub_snap.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -205,7 +206,8 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		goto fail;
 	}
 
-	if ((rc = hub_ident_load(hub)) || (rc = hub_env_load(hub)) || (rc = hub_session_load_state(hub))) {
+	if ((rc = hub_ident_load(hub)) || (rc = hub_env_load(hub)) || (rc = hub_session_load_state(hub)) ||
+	    (rc = hub_snap_open(hub))) {
 		snprintf(errmsg, errlen, "cannot load state from the store: %s", gh_strerror(rc));
 		goto fail;
 	}
@@ -248,6 +250,7 @@ void hub_close(hub_t *hub)
 	free(hub->env_info);
 	free(hub->gpus);
 	hub_sched_close(hub);
+	hub_snap_close(hub);
 	rt_close(hub->rt);
 	gpu_close(hub->gpu);
 	store_close(hub->store);
@@ -271,6 +274,7 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	hub->cfg.sched_user_gpus = cfg->sched_user_gpus;
 	hub->cfg.sched_group_gpus = cfg->sched_group_gpus;
 	hub->cfg.sched_user_sessions = cfg->sched_user_sessions;
+	hub->cfg.snap_quota_bytes = cfg->snap_quota_bytes;
 	hub_sched_configure(hub);
 	GH_INFO("configuration reloaded");
 }
@@ -282,6 +286,7 @@ int hub_tick(hub_t *hub)
 	int64_t now = gh_now_ms();
 
 	worker_drain(hub->worker);
+	hub_snap_tick(hub);
 
 	if (now >= hub->next_gpu_poll) {
 		hub_gpu_poll(hub, now);
@@ -302,8 +307,8 @@ int hub_tick(hub_t *hub)
 		return 0;
 	{
 		int64_t next = hub->next_probe < hub->next_gpu_poll ? hub->next_probe : hub->next_gpu_poll;
-		int64_t d = next - gh_now_ms();
-		return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
+		int64_t d = next - gh_now_ms(), most = hub_snap_busy(hub) ? 200 : 1000;
+		return d < 0 ? 0 : d > most ? (int)most : (int)d;
 	}
 }
 

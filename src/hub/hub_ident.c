@@ -11,6 +11,7 @@
  * at most once a minute per token, so authentication costs no write.
  */
 #include "hub/hub_int.h"
+#include "hub/hub_snap.h"
 #include "auth/auth.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -374,6 +375,7 @@ int hub_user_delete(hub_t *hub, const char *name, int64_t actor_id, char *why, s
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
 	hub_tokens_drop_user(hub, id);
+	hub_snap_drop_user(hub, id);
 	idx = user_index(hub, id);
 	memmove(&hub->users[idx], &hub->users[idx + 1], (size_t)(hub->n_users - idx - 1) * sizeof(gh_user_t));
 	hub->n_users--;

@@ -55,6 +55,7 @@ struct hub {
 	int in_txn;
 
 	gh_worker_t *worker;                 /* blocking work (workspace starts) */
+	struct hub_snaps *snaps;             /* snapshots (hub_snap.c) */
 	sched_t *sched;                      /* scheduler state, reused each pass */
 	sched_policy_t policy;
 

@@ -133,6 +133,9 @@ int sim_replay_run(const place_cluster_t *c, const char *trace_path, int gpuhub,
 		   place_policy_t placement, double tick_s, uint64_t seed,
 		   sim_replay_result_t *out, char *err, size_t errlen);
 int sim_replay_main(int argc, char **argv);
+/* The culling replay (sim_cull_cli.c): replay with --cull/--activity. */
+int sim_cull_main(int argc, char **argv);
+int sim_gen_activity_main(int argc, char **argv);
 
 /* Parses "42-51" or "1,2,5" into seeds (at most max); count or GH_EINVAL. */
 int sim_parse_seeds(const char *s, int *seeds, int max);

@@ -661,7 +661,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: gpuhub sim replay --trace FILE [--nodes FILE] [--policy fifo,gpuhub]\n"
 		   "                         [--placement NAME] [--tick SECONDS] [--seed N] [-o json]\n"
-		   "trace format: docs/sim.md; nodes: sn,cpu_milli,memory_mib,gpu,model\n");
+		   "trace format: docs/sim.md; nodes: sn,cpu_milli,memory_mib,gpu,model\n"
+		   "idle culling: gpuhub sim replay --cull all --activity FILE (gpuhub sim replay --cull all --help)\n");
 }
 
 int sim_replay_main(int argc, char **argv)

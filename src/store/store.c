@@ -153,3 +153,10 @@ int store_event_list(gh_store_t *st, int64_t session_id, int64_t after_id, int l
 	return st->ops->event_list(st, session_id, after_id, limit, cb, ctx);
 }
 int64_t store_event_last_id(gh_store_t *st) { return st->ops->event_last_id(st); }
+
+int store_snapshot_put(gh_store_t *st, gh_snapshot_t *sn) { return st->ops->snapshot_put(st, sn); }
+int store_snapshot_delete(gh_store_t *st, int64_t id) { return st->ops->snapshot_delete(st, id); }
+int store_snapshot_load(gh_store_t *st, store_snapshot_cb cb, void *ctx)
+{
+	return st->ops->snapshot_load(st, cb, ctx);
+}

@@ -36,6 +36,7 @@ typedef int (*store_env_cb)(void *ctx, const gh_env_t *e);
 typedef int (*store_session_cb)(void *ctx, const gh_session_t *s);
 typedef int (*store_alloc_cb)(void *ctx, const gh_alloc_t *a);
 typedef int (*store_event_cb)(void *ctx, const gh_event_t *ev);
+typedef int (*store_snapshot_cb)(void *ctx, const gh_snapshot_t *sn);
 
 typedef struct store_ops {
 	const char *name;
@@ -85,6 +86,11 @@ typedef struct store_ops {
 	                  store_event_cb cb, void *ctx);
 	/* Highest event id so far (0 if none). */
 	int64_t (*event_last_id)(gh_store_t *st);
+
+	/* Snapshot records (the archives themselves are files). */
+	int (*snapshot_put)(gh_store_t *st, gh_snapshot_t *sn);
+	int (*snapshot_delete)(gh_store_t *st, int64_t id);
+	int (*snapshot_load)(gh_store_t *st, store_snapshot_cb cb, void *ctx);
 } store_ops_t;
 
 struct gh_store {
@@ -126,5 +132,8 @@ int store_event_append(gh_store_t *st, gh_event_t *ev);
 int store_event_list(gh_store_t *st, int64_t session_id, int64_t after_id, int limit,
                      store_event_cb cb, void *ctx);
 int64_t store_event_last_id(gh_store_t *st);
+int store_snapshot_put(gh_store_t *st, gh_snapshot_t *sn);
+int store_snapshot_delete(gh_store_t *st, int64_t id);
+int store_snapshot_load(gh_store_t *st, store_snapshot_cb cb, void *ctx);
 
 #endif

@@ -231,6 +231,8 @@ COLLECTOR(get_env, envs_t, gh_env_t, 4)
 COLLECTOR(get_session, sessions_t, gh_session_t, MAXREC)
 COLLECTOR(get_alloc, allocs_t, gh_alloc_t, MAXREC)
 COLLECTOR(get_event, events_t, gh_event_t, MAXREC)
+typedef struct { int n; gh_snapshot_t r[4]; } snaps_t;
+COLLECTOR(get_snap, snaps_t, gh_snapshot_t, 4)
 
 static int count_sessions(gh_store_t *st)
 {
@@ -388,7 +390,8 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(raw_count(fx->path, "PRAGMA user_version"), 99);
 
 	db = raw_open(fx->path);
-	sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL);
+	snprintf(want, sizeof(want), "PRAGMA user_version = %d", store_sqlite_migration_count);
+	sqlite3_exec(db, want, NULL, NULL, NULL);
 	sqlite3_close(db);
 	fx_reopen(fx);
 }
@@ -562,6 +565,54 @@ static void test_group_roundtrip(void **state)
 	assert_int_equal(store_group_delete(fx->st, g.id), GH_ENOTFOUND);
 	g.id = 12345;
 	assert_int_equal(store_group_put(fx->st, &g), GH_ENOTFOUND);
+}
+
+/* Snapshot records: every field back as written, state by name, updates,
+ * deletes, and a user's go with the user (a session's do not). */
+static void test_snapshot_roundtrip(void **state)
+{
+	fx_t *fx = *state;
+	int64_t uid = add_user(fx->st, "ada"), other = add_user(fx->st, "bob");
+	gh_snapshot_t a, b, orphan;
+	static snaps_t got;
+
+	memset(&a, 0, sizeof(a));
+	a.user_id = uid;
+	a.session_id = 42;
+	strcpy(a.session_name, "thesis");
+	strcpy(a.note, "before cleanup");
+	a.state = GH_SNAP_CREATING;
+	strcpy(a.home_paths, "[\"proj\"]");
+	a.created_at = 1700000000000;
+	b = a;
+	b.user_id = other;
+	b.session_id = 0;
+	orphan = a;
+	orphan.user_id = uid + 100;
+	assert_int_equal(store_snapshot_put(fx->st, &a), 0);
+	assert_int_equal(store_snapshot_put(fx->st, &b), 0);
+	assert_true(a.id > 0 && b.id > a.id);
+	assert_int_equal(store_snapshot_put(fx->st, &orphan), GH_ENOTFOUND);
+
+	a.state = GH_SNAP_READY;
+	strcpy(a.sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	a.size_bytes = 123456789012LL;
+	a.files = 7;
+	a.ready_at = 1700000001000;
+	assert_int_equal(store_snapshot_put(fx->st, &a), 0);
+	got.n = 0;
+	assert_int_equal(store_snapshot_load(fx->st, get_snap, &got), 0);
+	assert_int_equal(got.n, 2);
+	assert_memory_equal(&got.r[0], &a, sizeof(a));
+	assert_int_equal(raw_count(fx->path, "SELECT count(*) FROM snapshots WHERE state = 'ready'"), 1);
+
+	assert_int_equal(store_user_delete(fx->st, uid), 0);
+	got.n = 0;
+	assert_int_equal(store_snapshot_load(fx->st, get_snap, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.r[0].id, b.id);
+	assert_int_equal(store_snapshot_delete(fx->st, b.id), 0);
+	assert_int_equal(store_snapshot_delete(fx->st, b.id), GH_ENOTFOUND);
 }
 
 static void test_token_roundtrip(void **state)
@@ -1238,6 +1289,7 @@ int main(void)
 		FX(test_text_bounds),
 		FX(test_group_roundtrip),
 		FX(test_token_roundtrip),
+		FX(test_snapshot_roundtrip),
 		FX(test_env_roundtrip),
 		FX(test_session_roundtrip),
 		FX(test_alloc_roundtrip),

@@ -59,6 +59,16 @@
  *                |                   |         | data: JSON object or ''
  *                | percent           | INTEGER | 0..100, -1 = none
  *
+ *
+ * Migration 2 adds:
+ *   snapshots    | id                | INTEGER | primary key
+ *                | user_id           | INTEGER | → users(id) ON DELETE CASCADE
+ *                | session_id        | INTEGER | plain number, 0 = imported
+ *                | session_name, note, reason, sha256 | TEXT |
+ *                | state             | TEXT    | creating | ready | failed
+ *                | home_paths        | TEXT    | JSON array of paths under the home
+ *                | size_bytes, files, created_at, ready_at | INTEGER |
+ *
  * Indexes: tokens(hash) unique, tokens(user_id), sessions(user_id, name)
  * unique, allocations(session_id), events(session_id, id). The child
  * indexes make ON DELETE CASCADE a lookup instead of a table scan.
@@ -162,8 +172,29 @@ static const char migration_1[] =
 	") STRICT;"
 	"CREATE INDEX events_session ON events(session_id, id);";
 
+/* 2: snapshots of work dirs (files under <data_dir>/snapshots). A user's
+ * snapshots go with the user; a session's stay when it is deleted. */
+static const char migration_2[] =
+	"CREATE TABLE snapshots ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" session_id INTEGER NOT NULL DEFAULT 0,"
+	" session_name TEXT NOT NULL DEFAULT '',"
+	" note TEXT NOT NULL DEFAULT '',"
+	" state TEXT NOT NULL CHECK (state IN ('creating', 'ready', 'failed')),"
+	" reason TEXT NOT NULL DEFAULT '',"
+	" home_paths TEXT NOT NULL DEFAULT '[]',"
+	" sha256 TEXT NOT NULL DEFAULT '',"
+	" size_bytes INTEGER NOT NULL DEFAULT 0,"
+	" files INTEGER NOT NULL DEFAULT 0,"
+	" created_at INTEGER NOT NULL DEFAULT 0,"
+	" ready_at INTEGER NOT NULL DEFAULT 0"
+	") STRICT;"
+	"CREATE INDEX snapshots_user ON snapshots(user_id, id);";
+
 const store_sqlite_migration_t store_sqlite_migrations[] = {
 	{1, "initial schema", migration_1},
+	{2, "snapshots", migration_2},
 };
 
 const int store_sqlite_migration_count =

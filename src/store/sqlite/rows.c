@@ -34,6 +34,7 @@
 _Static_assert(sizeof(gh_sess_state_t) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(gh_role_t) == sizeof(int), "enum stored as int");
 _Static_assert(sizeof(gh_token_kind_t) == sizeof(int), "enum stored as int");
+_Static_assert(sizeof(gh_snap_state_t) == sizeof(int), "enum stored as int");
 
 static const char *state_name(int v) { return gh_sess_state_name((gh_sess_state_t)v); }
 
@@ -86,6 +87,15 @@ static int kind_parse(const char *s, int *v)
 static const sq_enum_conv_t conv_state = {state_name, state_parse};
 static const sq_enum_conv_t conv_role = {role_name, role_parse};
 static const sq_enum_conv_t conv_kind = {kind_name, kind_parse};
+
+static const char *const snap_state_names[] = {[GH_SNAP_CREATING] = "creating", [GH_SNAP_READY] = "ready",
+                                               [GH_SNAP_FAILED] = "failed"};
+static const char *snap_state_name(int v)
+{
+	return v >= 0 && v < 3 ? snap_state_names[v] : NULL;
+}
+static int snap_state_parse(const char *s, int *v) { return names_parse(snap_state_names, 3, s, v); }
+static const sq_enum_conv_t conv_snap_state = {snap_state_name, snap_state_parse};
 
 /* ---- column lists ------------------------------------------------------ */
 
@@ -181,6 +191,22 @@ static const sq_col_t event_cols[] = {
 	C(gh_event_t, data, SQ_COL_TEXT),
 };
 
+static const sq_col_t snapshot_cols[] = {
+	C(gh_snapshot_t, id, SQ_COL_I64),
+	C(gh_snapshot_t, user_id, SQ_COL_I64),
+	C(gh_snapshot_t, session_id, SQ_COL_I64),
+	C(gh_snapshot_t, session_name, SQ_COL_TEXT),
+	C(gh_snapshot_t, note, SQ_COL_TEXT),
+	C_ENUM(gh_snapshot_t, state, &conv_snap_state),
+	C(gh_snapshot_t, reason, SQ_COL_TEXT),
+	C(gh_snapshot_t, home_paths, SQ_COL_TEXT),
+	C(gh_snapshot_t, sha256, SQ_COL_TEXT),
+	C(gh_snapshot_t, size_bytes, SQ_COL_I64),
+	C(gh_snapshot_t, files, SQ_COL_I64),
+	C(gh_snapshot_t, created_at, SQ_COL_I64),
+	C(gh_snapshot_t, ready_at, SQ_COL_I64),
+};
+
 #define TABLE(sql, what, type, cols, append_only) \
 	{sql, what, sizeof(type), cols, NCOLS(cols), append_only}
 
@@ -192,6 +218,7 @@ const sq_table_t store_sqlite_tables[SQ__TABLES] = {
 	[SQ_SESSIONS] = TABLE("sessions", "session", gh_session_t, session_cols, 0),
 	[SQ_ALLOCS] = TABLE("allocations", "allocation", gh_alloc_t, alloc_cols, 0),
 	[SQ_EVENTS] = TABLE("events", "event", gh_event_t, event_cols, 1),
+	[SQ_SNAPSHOTS] = TABLE("snapshots", "snapshot", gh_snapshot_t, snapshot_cols, 0),
 };
 
 void store_sqlite_row_check(sq_tbl_t tbl)

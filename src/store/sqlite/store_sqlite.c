@@ -621,6 +621,7 @@ typedef struct {
 		store_session_cb session;
 		store_alloc_cb alloc;
 		store_event_cb event;
+		store_snapshot_cb snapshot;
 	} cb;
 } load_ctx_t;
 
@@ -635,6 +636,7 @@ static int session_row(void *c, const void *r)
 }
 static int alloc_row(void *c, const void *r) { load_ctx_t *l = c; return l->cb.alloc(l->ctx, r); }
 static int event_row(void *c, const void *r) { load_ctx_t *l = c; return l->cb.event(l->ctx, r); }
+static int snapshot_row(void *c, const void *r) { load_ctx_t *l = c; return l->cb.snapshot(l->ctx, r); }
 
 static int sq_user_put(gh_store_t *st, gh_user_t *u) { return rec_put(sq(st), SQ_USERS, u); }
 static int sq_user_delete(gh_store_t *st, int64_t id) { return tbl_delete(sq(st), SQ_USERS, id); }
@@ -743,6 +745,14 @@ static int64_t sq_event_last_id(gh_store_t *st)
 	return id;
 }
 
+static int sq_snapshot_put(gh_store_t *st, gh_snapshot_t *x) { return rec_put(sq(st), SQ_SNAPSHOTS, x); }
+static int sq_snapshot_delete(gh_store_t *st, int64_t id) { return tbl_delete(sq(st), SQ_SNAPSHOTS, id); }
+static int sq_snapshot_load(gh_store_t *st, store_snapshot_cb cb, void *ctx)
+{
+	load_ctx_t l = {ctx, {.snapshot = cb}};
+	return cb ? tbl_load(sq(st), SQ_SNAPSHOTS, snapshot_row, &l) : GH_EINVAL;
+}
+
 const store_ops_t store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sq_open,
@@ -772,4 +782,7 @@ const store_ops_t store_sqlite_ops = {
 	.event_append = sq_event_append,
 	.event_list = sq_event_list,
 	.event_last_id = sq_event_last_id,
+	.snapshot_put = sq_snapshot_put,
+	.snapshot_delete = sq_snapshot_delete,
+	.snapshot_load = sq_snapshot_load,
 };
