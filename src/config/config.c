@@ -61,6 +61,7 @@ typedef struct { char *max_per_user; } cfg_sessions_t;
 typedef struct {
 	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions;
 } cfg_sched_t;
+typedef struct { char *token_file, *reclaim_horizon_s; } cfg_metrics_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -72,6 +73,7 @@ typedef struct {
 	cfg_auth_t *auth;
 	cfg_sessions_t *sessions;
 	cfg_sched_t *sched;
+	cfg_metrics_t *metrics;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -131,6 +133,11 @@ static const cyaml_schema_field_t cfg_sched_fields[] = {
 	CFG_LEAF("user_sessions", cfg_sched_t, user_sessions, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_metrics_fields[] = {
+	CFG_LEAF("token_file", cfg_metrics_t, token_file, CFG_LEN(metrics_token_file)),
+	CFG_LEAF("reclaim_horizon_s", cfg_metrics_t, reclaim_horizon_s, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -143,6 +150,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("auth", auth, cfg_auth_fields),
 	CFG_SECTION("sessions", sessions, cfg_sessions_fields),
 	CFG_SECTION("sched", sched, cfg_sched_fields),
+	CFG_SECTION("metrics", metrics, cfg_metrics_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -190,6 +198,10 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("sched.group_gpus", CFG_INT, CFG_S_SCHED, cfg_sched_t, group_gpus, sched_group_gpus, 0, 4096, 1),
 	CFG_KEY("sched.user_sessions", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_sessions,
 		sched_user_sessions, 0, 1000, 1),
+	CFG_KEY("metrics.token_file", CFG_TEXT, CFG_S_METRICS, cfg_metrics_t, token_file,
+		metrics_token_file, 0, 0, 1),
+	CFG_KEY("metrics.reclaim_horizon_s", CFG_INT, CFG_S_METRICS, cfg_metrics_t, reclaim_horizon_s,
+		metrics_reclaim_horizon_s, 0, 31536000, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -273,6 +285,8 @@ void config_defaults(gh_config_t *cfg)
 	cfg->sched_user_gpus = 0;
 	cfg->sched_group_gpus = 0;
 	cfg->sched_user_sessions = 0;
+	cfg->metrics_token_file[0] = '\0';
+	cfg->metrics_reclaim_horizon_s = 3600;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -400,6 +414,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_AUTH] = d->auth;
 	sect[CFG_S_SESSIONS] = d->sessions;
 	sect[CFG_S_SCHED] = d->sched;
+	sect[CFG_S_METRICS] = d->metrics;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;

@@ -40,6 +40,11 @@ rt_status_t rt_probe(gh_rt_t *rt, const char *ref) { return rt->ops->probe(rt, r
 
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard) { return rt->ops->signal_stop(rt, ref, hard); }
 
+int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid)
+{
+	return rt->ops->owns_pid && ref && ref[0] && pid > 0 ? rt->ops->owns_pid(rt, ref, pid) : 0;
+}
+
 int rt_account_name(const char *user, int dedicated, char *out, size_t outlen)
 {
 	const char *prefix = dedicated ? "gh-" : "";

@@ -58,6 +58,9 @@ typedef struct rt_ops {
 	rt_status_t (*probe)(gh_rt_t *rt, const char *ref);
 	/* Asks the whole workspace to end (SIGTERM to its tree); hard = SIGKILL. */
 	int (*signal_stop)(gh_rt_t *rt, const char *ref, int hard);
+	/* 1 when process pid (as the host sees it) belongs to the workspace
+	 * ref, else 0. Optional: an engine without it attributes nothing. */
+	int (*owns_pid)(gh_rt_t *rt, const char *ref, int pid);
 } rt_ops_t;
 
 struct gh_rt {
@@ -70,6 +73,8 @@ const char *rt_name(const gh_rt_t *rt);
 int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg, size_t errlen);
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref);
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
+/* 0 when the engine cannot tell (no owns_pid). */
+int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an
