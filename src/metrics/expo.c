@@ -141,7 +141,11 @@ static void fmt_double(char *out, size_t n, double v)
 	else if (v == (double)(long long)v && fabs(v) < 9e15)
 		snprintf(out, n, "%lld", (long long)v);
 	else
-		snprintf(out, n, "%.17g", v);
+		for (int prec = 15; prec <= 17; prec++) { /* the shortest that reads back the same */
+			snprintf(out, n, "%.*g", prec, v);
+			if (strtod(out, NULL) == v)
+				break;
+		}
 }
 
 static void sample_line(expo_t *e, const char *name, const char *suffix, const char *const *labels,

@@ -36,8 +36,7 @@ void metrics_destroy(metrics_t *m);
  * method: the request method (anything but the usual verbs counts as
  * "other"); route: a route pattern that lives as long as m, such as
  * "/api/v1/sessions/{id}" (never the raw path: it would make one series
- * per session); seconds: from the request's start to its end; bytes_in /
- * bytes_out: request body and response bytes. */
+ * per session); seconds: from the request's start to its end. */
 void metrics_http_observe(metrics_t *m, const char *method, const char *route, int status, double seconds);
 /* Bytes that went through the workspace proxy, both directions. */
 void metrics_proxy_bytes(metrics_t *m, uint64_t from_client, uint64_t to_client);
