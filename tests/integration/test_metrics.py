@@ -383,3 +383,74 @@ def test_prometheus_scrapes_and_alerts_reach_alertmanager(daemon, admin, tmp_pat
         stop(am)
         hook.shutdown()
         hook.server_close()
+
+
+def session_pids(data_dir, sid):
+    """Pids of the processes the hub started for session sid."""
+    out = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if f"GPUHUB_SESSION_ID={sid}".encode() in env and \
+                any(e.startswith(b"GPUHUB_SIM_REPORT_DIR=" + str(data_dir).encode()) for e in env):
+            out.append(int(p))
+    return out
+
+
+def test_failed_workspace_counts_as_reclaimed(daemon_factory, tmp_path):
+    from conftest import Api, ADMIN_TOKEN
+    cfg = tmp_path / "gpuhub.yaml"
+    cfg.write_text("metrics:\n  reclaim_horizon_s: 60\n")
+    daemon = daemon_factory(extra_args=["--config", str(cfg)])
+    admin = Api(daemon, ADMIN_TOKEN)
+    s = launch(admin, "doomed", gpus=0.5)
+    wait_state(admin, s["id"], "running")
+    pids = session_pids(daemon.data_dir, s["id"])
+    assert pids, "the workspace process was not found"
+    for p in pids:
+        os.kill(p, signal.SIGKILL)
+    wait_state(admin, s["id"], "failed")
+    text = scrape(daemon)
+    assert value(text, "gpuhub_gpu_reclaimed_seconds_total", reason="failed") == 30   # 0.5 GPU x 60 s
+    assert value(text, "gpuhub_gpu_reclaimed_seconds_total", reason="stopped") == 0
+    assert value(text, "gpuhub_session_transitions_total", state="failed") == 1
+    assert value(text, "gpuhub_sessions", state="failed") == 1
+    # a finished session has no per-session series any more
+    assert value(text, "gpuhub_session_allocated_gpus", session="doomed") is None
+    admin.close()
+
+
+def test_proxy_websockets_and_bytes(daemon, admin):
+    import websocket
+    from test_proxy import echo_env, wait_up
+    echo_env(admin)
+    alice = create_user(admin, daemon, "alice")
+    s = launch(alice.api, "lab", env="echo", gpus=0)
+    wait_state(alice.api, s["id"], "running")
+    auth = {"Authorization": f"Bearer {alice.token}"}
+    wait_up(f"{daemon.url}/user/alice/lab/tree", auth)
+    before = scrape(daemon)
+    assert value(before, "gpuhub_proxy_websockets_open") == 0
+    sent0 = value(before, "gpuhub_proxy_bytes_total", direction="to_workspace")
+    r = requests.post(f"{daemon.url}/user/alice/lab/api/contents", data=b"y" * 5000, headers=auth, timeout=10)
+    assert r.status_code == 200
+    ws = [websocket.create_connection(
+        f"ws://127.0.0.1:{daemon.port}/user/alice/lab/api/kernels/k{i}/channels",
+        header=[f"Authorization: Bearer {alice.token}"], origin=daemon.url, timeout=10) for i in range(2)]
+    for w in ws:
+        w.send("ping")
+        assert w.recv() == "echo:ping"
+    during = scrape(daemon)
+    assert value(during, "gpuhub_proxy_websockets_open") == 2
+    assert value(during, "gpuhub_proxy_bytes_total", direction="to_workspace") >= sent0 + 5000
+    assert value(during, "gpuhub_http_requests_total", method="POST", route="/user/{user}/{session}",
+                 status="200") == 1
+    for w in ws:
+        w.close()
+    wait_for(lambda: value(scrape(daemon), "gpuhub_proxy_websockets_open") == 0, 15, 0.2,
+             "the WebSocket gauge to drop")
