@@ -58,7 +58,6 @@ def scrape(url, token, rounds):
         "metrics_p50_ms": round(statistics.median(m), 3), "metrics_p99_ms": round(pct(m, 99), 3),
         "health_p50_ms": round(statistics.median(h), 3), "health_p99_ms": round(pct(h, 99), 3),
         "bytes": size, "series": series,
-        "sessions_running": text.count('gpuhub_session_state{') - text.count('state="queued"}'),
     }))
 
 
