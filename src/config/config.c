@@ -620,6 +620,9 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 		return cfg_bad(errmsg, errlen,
 			       "sched.placement: '%s' is not random, firstfit, bestfit, packing, dotprod, "
 			       "fgd or gpuhub", cfg->sched_placement);
+	if (cfg->metrics_token_file[0] && access(cfg->metrics_token_file, R_OK) != 0)
+		return cfg_bad(errmsg, errlen, "metrics.token_file: cannot read '%s': %s",
+			       cfg->metrics_token_file, strerror(errno));
 	return cfg_ranges_ok(cfg, errmsg, errlen);
 }
 

@@ -215,6 +215,8 @@ def test_bad_token_file_is_refused(gpuhub_bin, tmp_path):
                            capture_output=True, timeout=30)
         assert p.returncode != 0
         assert want in (p.stdout + p.stderr).decode(), (p.stdout + p.stderr).decode()
+        p = subprocess.run([gpuhub_bin, "serve", "--check-config", str(cfg)], capture_output=True, timeout=30)
+        assert p.returncode == 1 and want in (p.stdout + p.stderr).decode()
     short = tmp_path / "short"
     short.write_text("abc\n")
     cfg.write_text(f"metrics:\n  token_file: {short}\n")
