@@ -108,6 +108,8 @@ int hub_ident_bootstrap(hub_t *hub);
 void hub_tokens_drop_user(hub_t *hub, int64_t user_id);
 
 /* hub_metrics.c */
+/* GPUs hs holds now, in milli-GPU. */
+int hub_session_milli(const hub_session_t *hs);
 /* Counts the GPUs hs holds now as reclaimed for reason (call before its
  * allocations are released). */
 void hub_reclaim_session(hub_t *hub, const hub_session_t *hs, const char *reason);

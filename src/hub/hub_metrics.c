@@ -45,11 +45,17 @@ double hub_reclaim_estimate(const hub_t *hub, int milli)
 	return milli / 1000.0 * hub->cfg.metrics_reclaim_horizon_s;
 }
 
-void hub_reclaim_session(hub_t *hub, const hub_session_t *hs, const char *reason)
+int hub_session_milli(const hub_session_t *hs)
 {
 	int milli = 0;
 	for (int i = 0; i < hs->n_allocs; i++)
 		milli += hs->allocs[i].milli;
+	return milli;
+}
+
+void hub_reclaim_session(hub_t *hub, const hub_session_t *hs, const char *reason)
+{
+	int milli = hub_session_milli(hs);
 	if (milli > 0)
 		metrics_reclaimed_add(hub->metrics, reason, hub_reclaim_estimate(hub, milli));
 }

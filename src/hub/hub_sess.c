@@ -832,6 +832,7 @@ int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reaso
 int hub_session_stop_for(hub_t *hub, int64_t id, const char *reason, const char *reclaim)
 {
 	hub_session_t *hs = hub_session_mut(hub, id);
+	double gpu_seconds;
 	int rc;
 
 	if (!hs)
@@ -847,9 +848,12 @@ int hub_session_stop_for(hub_t *hub, int64_t id, const char *reason, const char 
 	default:
 		break;
 	}
-	hub_reclaim_session(hub, hs, reclaim);
-	if (!hs->s.runtime_ref[0])
-		return hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", reason);
+	gpu_seconds = hub_reclaim_estimate(hub, hub_session_milli(hs));
+	if (!hs->s.runtime_ref[0]) {
+		if ((rc = hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", reason)) == 0)
+			metrics_reclaimed_add(hub->metrics, reclaim, gpu_seconds);
+		return rc;
+	}
 	if ((rc = hub_txn_begin(hub)))
 		return rc;
 	if ((rc = transition(hub, hs, GH_SESS_STOPPING, "session.stopping", 50, reason))) {
@@ -858,6 +862,7 @@ int hub_session_stop_for(hub_t *hub, int64_t id, const char *reason, const char 
 	}
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
+	metrics_reclaimed_add(hub->metrics, reclaim, gpu_seconds);
 	rt_signal_stop(hub->rt, hs->s.runtime_ref, 0);
 	hs->probe_deadline = gh_now_ms() + hub->cfg.stop_grace_s * 1000;
 	/* the tick sees it gone (polling every few ms while anything stops)
