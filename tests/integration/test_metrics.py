@@ -229,6 +229,9 @@ def test_bad_token_file_is_refused(gpuhub_bin, tmp_path):
 def test_rules_and_dashboards_name_real_metrics(daemon, admin):
     p = subprocess.run([PROMTOOL, "check", "rules", RULES], capture_output=True, timeout=60)
     assert p.returncode == 0, (p.stdout + p.stderr).decode()
+    example = os.path.join(os.path.dirname(RULES), "prometheus.yml")
+    p = subprocess.run([PROMTOOL, "check", "config", example], capture_output=True, timeout=60)
+    assert p.returncode == 0 and b"1 rule files found" in p.stdout, (p.stdout + p.stderr).decode()
     assert len(DASHBOARDS) >= 4, DASHBOARDS
     s = launch(admin, "one", gpus=1)
     wait_state(admin, s["id"], "running")
