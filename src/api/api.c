@@ -36,6 +36,7 @@ int api_create(api_t **out, hub_t *hub, http_server_t *srv)
 	}
 	api->openapi = gh_openapi_start;
 	api->openapi_len = (size_t)(gh_openapi_end - gh_openapi_start);
+	api_metrics_init(api);
 	*out = api;
 	return 0;
 }
@@ -298,6 +299,8 @@ int api_handle(void *ctx, h2o_req_t *req)
 		proxy_handle(api->proxy, req, authenticate(&r));
 		return 0;
 	}
+	if (strcmp(path, "/metrics") == 0)
+		path = sub = API_PREFIX "/metrics"; /* where Prometheus looks by default */
 	if (strncmp(path, API_PREFIX, sizeof(API_PREFIX) - 1) != 0 ||
 	    (path[sizeof(API_PREFIX) - 1] != '/' && path[sizeof(API_PREFIX) - 1] != '\0')) {
 		if (!api_web(req, path))

@@ -90,6 +90,11 @@ void api_snap_import(api_req_t *r);
 void api_snap_get(api_req_t *r);
 void api_snap_delete(api_req_t *r);
 void api_snap_restore(api_req_t *r);
+/* --- metrics (api_metrics.c) --- */
+/* Starts counting finished requests. */
+void api_metrics_init(api_t *api);
+/* GET /metrics: the Prometheus exposition (scrape token checked here). */
+void api_metrics(api_req_t *r);
 
 /* --- event streams (api_events.c) --- */
 void api_session_events(api_req_t *r);

@@ -690,6 +690,7 @@ static void h_token_delete(api_req_t *r)
 const api_route_t api_routes[] = {
 	{"GET", "/health", AUTH_NONE, 0, h_health},
 	{"GET", "/openapi.json", AUTH_NONE, 0, h_openapi},
+	{"GET", "/metrics", AUTH_NONE, 0, api_metrics},
 	{"POST", "/login", AUTH_NONE, 1, h_login},
 	{"POST", "/logout", AUTH_USER, 0, h_logout},
 	{"GET", "/me", AUTH_USER, 0, h_me},

@@ -62,6 +62,7 @@ typedef struct {
 	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions;
 } cfg_sched_t;
 typedef struct { char *quota_bytes; } cfg_snapshots_t;
+typedef struct { char *token_file, *reclaim_horizon_s; } cfg_metrics_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -74,6 +75,7 @@ typedef struct {
 	cfg_sessions_t *sessions;
 	cfg_sched_t *sched;
 	cfg_snapshots_t *snapshots;
+	cfg_metrics_t *metrics;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -137,6 +139,11 @@ static const cyaml_schema_field_t cfg_snapshots_fields[] = {
 	CFG_LEAF("quota_bytes", cfg_snapshots_t, quota_bytes, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_metrics_fields[] = {
+	CFG_LEAF("token_file", cfg_metrics_t, token_file, CFG_LEN(metrics_token_file)),
+	CFG_LEAF("reclaim_horizon_s", cfg_metrics_t, reclaim_horizon_s, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -150,6 +157,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("sessions", sessions, cfg_sessions_fields),
 	CFG_SECTION("sched", sched, cfg_sched_fields),
 	CFG_SECTION("snapshots", snapshots, cfg_snapshots_fields),
+	CFG_SECTION("metrics", metrics, cfg_metrics_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -199,6 +207,10 @@ const cfg_key_t cfg_keys[] = {
 		sched_user_sessions, 0, 1000, 1),
 	CFG_KEY("snapshots.quota_bytes", CFG_LONG, CFG_S_SNAPSHOTS, cfg_snapshots_t, quota_bytes,
 		snap_quota_bytes, 1024, 1099511627776L, 1),
+	CFG_KEY("metrics.token_file", CFG_TEXT, CFG_S_METRICS, cfg_metrics_t, token_file,
+		metrics_token_file, 0, 0, 1),
+	CFG_KEY("metrics.reclaim_horizon_s", CFG_INT, CFG_S_METRICS, cfg_metrics_t, reclaim_horizon_s,
+		metrics_reclaim_horizon_s, 0, 31536000, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -283,6 +295,8 @@ void config_defaults(gh_config_t *cfg)
 	cfg->sched_group_gpus = 0;
 	cfg->sched_user_sessions = 0;
 	cfg->snap_quota_bytes = 10737418240L;
+	cfg->metrics_token_file[0] = '\0';
+	cfg->metrics_reclaim_horizon_s = 3600;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -411,6 +425,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_SESSIONS] = d->sessions;
 	sect[CFG_S_SCHED] = d->sched;
 	sect[CFG_S_SNAPSHOTS] = d->snapshots;
+	sect[CFG_S_METRICS] = d->metrics;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;
@@ -616,6 +631,9 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 		return cfg_bad(errmsg, errlen,
 			       "sched.placement: '%s' is not random, firstfit, bestfit, packing, dotprod, "
 			       "fgd or gpuhub", cfg->sched_placement);
+	if (cfg->metrics_token_file[0] && access(cfg->metrics_token_file, R_OK) != 0)
+		return cfg_bad(errmsg, errlen, "metrics.token_file: cannot read '%s': %s",
+			       cfg->metrics_token_file, strerror(errno));
 	return cfg_ranges_ok(cfg, errmsg, errlen);
 }
 

@@ -33,9 +33,12 @@
  *   sched.group_gpus          sched_group_gpus  0 = no quota (GPUs a group may hold)
  *   sched.user_sessions       sched_user_sessions 0 = no limit (sessions holding GPUs)
  *   snapshots.quota_bytes     snap_quota_bytes  10737418240 (10 GiB of archives per user)
+ *   metrics.token_file        metrics_token_file "" = GET /metrics needs no token
+ *   metrics.reclaim_horizon_s metrics_reclaim_horizon_s 3600 (GPU-seconds counted
+ *                                               per GPU when the hub ends a session early)
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
- * sessions.max_per_user, sched.*, snapshots.*. The rest needs a restart (config_diff_restart()).
+ * sessions.max_per_user, sched.*, snapshots.*, metrics.*. The rest needs a restart (config_diff_restart()).
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -70,6 +73,8 @@ typedef struct {
 	int sched_group_gpus;
 	int sched_user_sessions;
 	long snap_quota_bytes;
+	char metrics_token_file[CONFIG_STR];
+	int metrics_reclaim_horizon_s;
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

@@ -40,6 +40,13 @@ struct http_server {
 	int drained;                     /* every connection closed */
 	http_on_req_fn cb;
 	void *cb_ctx;
+	http_on_done_fn done;            /* called for every finished request */
+	void *done_ctx;
+};
+
+struct done_logger {
+	h2o_logger_t super;
+	http_server_t *srv;
 };
 
 struct root_handler {
@@ -51,6 +58,19 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
 	struct root_handler *h = (struct root_handler *)self;
 	return h->srv->cb(h->srv->cb_ctx, req);
+}
+
+static void on_log_access(h2o_logger_t *self, h2o_req_t *req)
+{
+	struct done_logger *l = (struct done_logger *)self;
+	if (l->srv->done)
+		l->srv->done(l->srv->done_ctx, req);
+}
+
+void http_server_on_done(http_server_t *srv, http_on_done_fn fn, void *ctx)
+{
+	srv->done = fn;
+	srv->done_ctx = ctx;
 }
 
 static void on_accept(h2o_socket_t *listener, const char *err)
@@ -135,6 +155,11 @@ int http_server_create(http_server_t **out, const char *host, int port, size_t m
 	h = (struct root_handler *)h2o_create_handler(pathconf, sizeof(*h));
 	h->super.on_req = on_req;
 	h->srv = srv;
+	{
+		struct done_logger *l = (struct done_logger *)h2o_create_logger(pathconf, sizeof(*l));
+		l->super.log_access = on_log_access;
+		l->srv = srv;
+	}
 
 	srv->loop = h2o_evloop_create();
 	h2o_context_init(&srv->ctx, srv->loop, &srv->config);

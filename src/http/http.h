@@ -40,6 +40,11 @@ void http_server_set_max_body(http_server_t *srv, size_t max_body);
 /* Calls cb(ctx) on the loop thread whenever fd becomes readable (the fd
  * is drained by h2o's read; cb must not read it). */
 int http_server_watch(http_server_t *srv, int fd, void (*cb)(void *ctx), void *ctx);
+/* Calls fn(ctx, req) when a request has been answered completely (status,
+ * bytes sent and timestamps final), proxied and streamed ones included;
+ * for metrics. fn must not answer or keep req. */
+typedef void (*http_on_done_fn)(void *ctx, h2o_req_t *req);
+void http_server_on_done(http_server_t *srv, http_on_done_fn fn, void *ctx);
 /* Sets the ctx passed to the request callback. */
 void http_server_set_callback_ctx(http_server_t *srv, void *ctx);
 size_t http_server_max_body(http_server_t *srv);

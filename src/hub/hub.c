@@ -193,6 +193,12 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		        gpu_count(hub->gpu), fell_back ? cfg->gpus_sim_default : cfg->gpus);
 	snprintf(hub->report_dir, sizeof(hub->report_dir), "%s/gpu-sim/reports", cfg->data_dir);
 	gpus_load(hub);
+	if ((rc = metrics_create(&hub->metrics, hub->n_gpus))) {
+		snprintf(errmsg, errlen, "cannot create the metrics: %s", gh_strerror(rc));
+		goto fail;
+	}
+	if ((rc = hub_metrics_token_load(hub, cfg->metrics_token_file, errmsg, errlen)))
+		goto fail;
 
 	rc = rt_open(&hub->rt, cfg->runtime, cfg->data_dir, errmsg, errlen);
 	if (rc)
@@ -249,6 +255,8 @@ void hub_close(hub_t *hub)
 	free(hub->envs);
 	free(hub->env_info);
 	free(hub->gpus);
+	metrics_destroy(hub->metrics);
+	sodium_memzero(hub->metrics_token, sizeof(hub->metrics_token));
 	hub_sched_close(hub);
 	hub_snap_close(hub);
 	rt_close(hub->rt);
@@ -275,6 +283,14 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	hub->cfg.sched_group_gpus = cfg->sched_group_gpus;
 	hub->cfg.sched_user_sessions = cfg->sched_user_sessions;
 	hub->cfg.snap_quota_bytes = cfg->snap_quota_bytes;
+	hub->cfg.metrics_reclaim_horizon_s = cfg->metrics_reclaim_horizon_s;
+	{
+		char err[CONFIG_STR + 96];
+		if (hub_metrics_token_load(hub, cfg->metrics_token_file, err, sizeof(err)) == 0)
+			memcpy(hub->cfg.metrics_token_file, cfg->metrics_token_file, sizeof(cfg->metrics_token_file));
+		else
+			GH_ERROR("SIGHUP: %s; keeping the previous scrape token", err);
+	}
 	hub_sched_configure(hub);
 	GH_INFO("configuration reloaded");
 }

@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "gpu/gpu.h"
 #include "store/store.h"
+#include "metrics/metrics.h"
 
 typedef struct hub hub_t;
 
@@ -39,6 +40,10 @@ typedef struct {
 	uint64_t rev;                    /* bumped on every change of the above */
 	char *view;                      /* cached API JSON of revision view_rev (owned) */
 	uint64_t view_rev;
+	/* GPU use of its own processes, from the last telemetry poll (not part
+	 * of rev: they change every second) */
+	int gpu_util_pct;                /* sum over its GPUs (0..100 each), -1 = unknown */
+	int64_t gpu_mem_mib;
 } hub_session_t;
 
 typedef struct {
@@ -148,6 +153,22 @@ int hub_gpus_simulated(const hub_t *hub);
 const char *hub_gpu_source(const hub_t *hub);
 /* Fault injection (sim only): GH_EUNSUPPORTED elsewhere. */
 int hub_gpu_fault(hub_t *hub, int index, gh_gpu_event_type_t type, int xid, int64_t actor_id);
+
+/* --- metrics --- */
+/* The hub's counters (metrics.h); never NULL after hub_open. Other
+ * subsystems add to them, e.g. metrics_reclaimed_add(hub_metrics(hub),
+ * "idle", gpu_seconds) when idle suspension frees GPUs. */
+metrics_t *hub_metrics(hub_t *hub);
+/* GPU-seconds an allocation of milli (1000 = one GPU) is counted as still
+ * holding when the hub ends it early: milli/1000 x metrics.reclaim_horizon_s. */
+double hub_reclaim_estimate(const hub_t *hub, int milli);
+/* 1 when bearer (len bytes, not NUL-terminated) may scrape GET /metrics:
+ * always when metrics.token_file is unset. Constant time. */
+int hub_metrics_authorized(const hub_t *hub, const char *bearer, size_t len);
+/* Priority classes of the scheduling policy, and a session's class name. */
+int hub_class_count(const hub_t *hub);
+const char *hub_class_name(const hub_t *hub, int i);
+const char *hub_session_class(const hub_t *hub, const hub_session_t *hs);
 
 /* --- events --- */
 typedef struct hub_sub hub_sub_t;

@@ -58,6 +58,8 @@ struct hub {
 	struct hub_snaps *snaps;             /* snapshots (hub_snap.c) */
 	sched_t *sched;                      /* scheduler state, reused each pass */
 	sched_policy_t policy;
+	metrics_t *metrics;                  /* counters for GET /metrics (owned) */
+	char metrics_token[256];             /* "" = scrapes need no token */
 
 	int64_t next_gpu_poll;               /* ms */
 	int64_t next_probe;                  /* ms */
@@ -83,6 +85,9 @@ void hub_schedule(hub_t *hub, int64_t now);
 /* Frees allocations and moves the session to `to` in one transaction. */
 int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, const char *reason);
 void hub_gpu_poll(hub_t *hub, int64_t now);
+/* hub_session_stop, counting the GPUs it frees early as reclaimed for
+ * reclaim ("stopped", "preempted", ... see metrics.h). */
+int hub_session_stop_for(hub_t *hub, int64_t id, const char *reason, const char *reclaim);
 /* Stops every session of user_id hard and forgets them (user deletion). */
 void hub_sessions_drop_user(hub_t *hub, int64_t user_id);
 
@@ -102,6 +107,17 @@ void hub_sched_close(hub_t *hub);
 int hub_ident_load(hub_t *hub);
 int hub_ident_bootstrap(hub_t *hub);
 void hub_tokens_drop_user(hub_t *hub, int64_t user_id);
+
+/* hub_metrics.c */
+/* GPUs hs holds now, in milli-GPU. */
+int hub_session_milli(const hub_session_t *hs);
+/* Counts the GPUs hs holds now as reclaimed for reason (call before its
+ * allocations are released). */
+void hub_reclaim_session(hub_t *hub, const hub_session_t *hs, const char *reason);
+/* Reads the scrape token from path ("" = none). */
+int hub_metrics_token_load(hub_t *hub, const char *path, char *errmsg, size_t errlen);
+/* Fills each session's gpu_util_pct / gpu_mem_mib from its processes. */
+void hub_gpu_attribute(hub_t *hub);
 
 /* hub_env.c */
 int hub_env_load(hub_t *hub);

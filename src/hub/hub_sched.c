@@ -203,6 +203,7 @@ void hub_schedule(hub_t *hub, int64_t now)
 	sched_result_t res;
 	char why[GH_TEXT_MAX];
 	int i, k, rc;
+	int64_t t0;
 
 	rc = build_pass(hub, &p);
 	if (rc) {
@@ -223,7 +224,9 @@ void hub_schedule(hub_t *hub, int64_t now)
 	hub->policy.workload = p.workload.n > 0 ? &p.workload : NULL;
 	in.policy = &hub->policy;
 	in.now_ms = now;
+	t0 = gh_mono_ns();
 	rc = sched_decide(hub->sched, &in, &res);
+	metrics_sched_pass(hub->metrics, (gh_mono_ns() - t0) / 1e9);
 	hub->policy.workload = NULL; /* it lives in this pass only */
 	if (rc) {
 		GH_ERROR("the scheduler refused its input: %s", gh_strerror(rc));
@@ -243,14 +246,24 @@ void hub_schedule(hub_t *hub, int64_t now)
 			picks[n] = p.cluster.nodes[sl->node].gpus[sl->gpu].index;
 			millis[n++] = sl->milli;
 		}
-		if (hub_admit(hub, hs, picks, millis, n) != 0)
-			GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
+		{
+			int64_t since = hs->s.started_at ? hs->s.updated_at : hs->s.created_at;
+			if (hub_admit(hub, hs, picks, millis, n) != 0)
+				GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
+			else
+				metrics_sched_admit(hub->metrics, hub_session_class(hub, hs), (now - since) / 1000.0);
+		}
 	}
 	for (i = 0; i < res.npreempts; i++) {
 		const sched_preempt_t *pr = &res.preempts[i];
 		sched_preempt_reason(pr, why, sizeof(why));
 		GH_INFO("session %lld is preempted: %s", (long long)pr->alloc_id, why);
-		hub_session_stop(hub, pr->alloc_id, 0, why);
+		{
+			const hub_session_t *victim = hub_session_get(hub, pr->alloc_id);
+			if (victim)
+				metrics_sched_preempt(hub->metrics, hub_session_class(hub, victim));
+		}
+		hub_session_stop_for(hub, pr->alloc_id, why, "preempted");
 	}
 	for (i = 0; i < res.nwaits; i++) {
 		const sched_wait_t *w = &res.waits[i];

@@ -141,6 +141,7 @@ static int on_session(void *ctx, const gh_session_t *s)
 	memset(hs, 0, sizeof(*hs));
 	hs->s = *s;
 	hs->eta_s = -1;
+	hs->gpu_util_pct = -1;
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s->env_name);
 	return 0;
@@ -214,6 +215,8 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 		return rc;
 	if ((rc = hub_emit(hub, s.id, s.user_id, type, to, percent, "%s", msg)))
 		return rc;
+	if (hs->s.state != to)
+		metrics_session_transition(hub->metrics, to);
 	hs->s = s;
 	touch(hs);
 	return 0;
@@ -236,6 +239,8 @@ int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const 
 	}
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
+	if (to == GH_SESS_FAILED)
+		hub_reclaim_session(hub, hs, "failed");
 	allocs_release(hub, hs);
 	hs->queue_position = 0;
 	GH_INFO("session %lld (%s) is %s: %s", (long long)hs->s.id, hs->s.name, gh_sess_state_name(to), reason);
@@ -336,6 +341,8 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	memset(hs, 0, sizeof(*hs));
 	hs->s = s;
 	hs->eta_s = -1;
+	hs->gpu_util_pct = -1;
+	metrics_session_transition(hub->metrics, GH_SESS_QUEUED);
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s.env_name);
 	GH_INFO("session %lld (%s) of user %s queued for %d milli-GPU", (long long)s.id, s.name, u->name, milli);
@@ -818,9 +825,15 @@ void hub_reconcile(hub_t *hub)
 
 int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reason)
 {
-	hub_session_t *hs = hub_session_mut(hub, id);
-	int rc;
 	(void)actor_id;
+	return hub_session_stop_for(hub, id, reason, "stopped");
+}
+
+int hub_session_stop_for(hub_t *hub, int64_t id, const char *reason, const char *reclaim)
+{
+	hub_session_t *hs = hub_session_mut(hub, id);
+	double gpu_seconds;
+	int rc;
 
 	if (!hs)
 		return GH_ENOTFOUND;
@@ -835,8 +848,12 @@ int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reaso
 	default:
 		break;
 	}
-	if (!hs->s.runtime_ref[0])
-		return hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", reason);
+	gpu_seconds = hub_reclaim_estimate(hub, hub_session_milli(hs));
+	if (!hs->s.runtime_ref[0]) {
+		if ((rc = hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", reason)) == 0)
+			metrics_reclaimed_add(hub->metrics, reclaim, gpu_seconds);
+		return rc;
+	}
 	if ((rc = hub_txn_begin(hub)))
 		return rc;
 	if ((rc = transition(hub, hs, GH_SESS_STOPPING, "session.stopping", 50, reason))) {
@@ -845,6 +862,7 @@ int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reaso
 	}
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
+	metrics_reclaimed_add(hub->metrics, reclaim, gpu_seconds);
 	rt_signal_stop(hub->rt, hs->s.runtime_ref, 0);
 	hs->probe_deadline = gh_now_ms() + hub->cfg.stop_grace_s * 1000;
 	/* the tick sees it gone (polling every few ms while anything stops)
@@ -919,6 +937,7 @@ static void gpu_event(hub_t *hub, const gh_gpu_event_t *ev)
 	case GH_GPU_EV_XID:
 		g->tel.healthy = 0;
 		g->tel.last_xid = ev->xid;
+		metrics_gpu_xid(hub->metrics, ev->gpu_index);
 		hub_emit(hub, 0, 0, "gpu.xid", 0, -1, "GPU %d (%s) reported XID %d; it is quarantined: no new placements",
 		         ev->gpu_index, g->info.uuid, ev->xid);
 		GH_WARN("GPU %d reported XID error %d; quarantined", ev->gpu_index, ev->xid);
@@ -957,6 +976,7 @@ void hub_gpu_poll(hub_t *hub, int64_t now)
 			hub->gpus[i].tel.healthy = 0;
 		}
 	}
+	hub_gpu_attribute(hub);
 }
 
 int hub_gpu_fault(hub_t *hub, int index, gh_gpu_event_type_t type, int xid, int64_t actor_id)

@@ -79,6 +79,18 @@ void proxy_destroy(proxy_t *p)
 	free(p);
 }
 
+/* Every WebSocket tunnel h2o opens for the proxy links one entry into
+ * the websocket timeout (which no other connection uses) and unlinks it
+ * when the tunnel closes: the list's length is the number open. */
+int proxy_websockets_open(const proxy_t *p)
+{
+	int n = 0;
+	const h2o_linklist_t *anchor = &p->ws_timeout._entries, *l;
+	for (l = anchor->next; l && l != anchor; l = l->next)
+		n++;
+	return n;
+}
+
 static h2o_socketpool_t *pool_for(proxy_t *p, int port)
 {
 	struct sockaddr_in sa;

@@ -17,6 +17,8 @@ typedef struct proxy proxy_t;
 
 int proxy_create(proxy_t **out, hub_t *hub, h2o_context_t *ctx);
 void proxy_destroy(proxy_t *p);
+/* WebSocket tunnels to workspaces open now. */
+int proxy_websockets_open(const proxy_t *p);
 /* Answers req (path starts with "/user/"); user may be NULL (anonymous). */
 void proxy_handle(proxy_t *p, h2o_req_t *req, const gh_user_t *user);
 

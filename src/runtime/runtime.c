@@ -46,6 +46,11 @@ void rt_reap(gh_rt_t *rt)
 		rt->ops->reap(rt);
 }
 
+int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid)
+{
+	return rt->ops->owns_pid && ref && ref[0] && pid > 0 ? rt->ops->owns_pid(rt, ref, pid) : 0;
+}
+
 int rt_account_name(const char *user, int dedicated, char *out, size_t outlen)
 {
 	const char *prefix = dedicated ? "gh-" : "";

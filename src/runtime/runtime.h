@@ -61,6 +61,9 @@ typedef struct rt_ops {
 	/* Optional: collects what ended workspaces left behind (exit statuses
 	 * of the engine's own child processes); called on the hub's tick. */
 	void (*reap)(gh_rt_t *rt);
+	/* 1 when process pid (as the host sees it) belongs to the workspace
+	 * ref, else 0. Optional: an engine without it attributes nothing. */
+	int (*owns_pid)(gh_rt_t *rt, const char *ref, int pid);
 } rt_ops_t;
 
 struct gh_rt {
@@ -74,6 +77,8 @@ int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char 
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref);
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
 void rt_reap(gh_rt_t *rt);
+/* 0 when the engine cannot tell (no owns_pid). */
+int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an

@@ -540,6 +540,23 @@ static void local_reap(gh_rt_t *rt)
 	kids_reap((rt_local_t *)rt, 0);
 }
 
+/* The leader called setsid(), so its pid is the session id of every
+ * process of the workspace that did not start a session of its own. */
+static int local_owns_pid(gh_rt_t *rt, const char *ref, int pid)
+{
+	char rel[128];
+	unsigned long long st;
+	int leader;
+	pid_t sid;
+	(void)rt;
+	if (parse_ref(ref, &leader, &st, rel, sizeof(rel)) != 0)
+		return 0;
+	if (pid == leader)
+		return 1;
+	sid = getsid(pid);
+	return sid > 0 && sid == leader;
+}
+
 const rt_ops_t rt_local_ops = {
 	.name = "local",
 	.open = local_open,
@@ -548,4 +565,5 @@ const rt_ops_t rt_local_ops = {
 	.probe = local_probe,
 	.signal_stop = local_signal_stop,
 	.reap = local_reap,
+	.owns_pid = local_owns_pid,
 };
