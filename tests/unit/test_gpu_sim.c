@@ -286,6 +286,22 @@ static void test_reports_dead_pid(void **state)
 	assert_false(report_exists(fx, child));
 }
 
+/* One scan serves a sweep over the devices, but never hides a new report:
+ * reports are renamed into the directory, which changes it. */
+static void test_reports_sweep(void **state)
+{
+	fx_t *fx = *state;
+	gh_gpu_src_t *src = open_sim(fx, "sim:2");
+
+	report(fx, getpid(), 0, 30, 100);
+	assert_int_equal(telem(src, 0).util_pct, 30);
+	assert_int_equal(telem(src, 1).util_pct, 0);
+	report(fx, getpid(), 1, 55, 200);
+	assert_int_equal(telem(src, 1).util_pct, 55); /* the sweep's scan is not reused */
+	assert_int_equal(telem(src, 1).memory_used_mib, 200);
+	assert_int_equal(telem(src, 0).util_pct, 0);  /* the report now names GPU 1 only */
+}
+
 static void test_reports_stale(void **state)
 {
 	fx_t *fx = *state;
@@ -630,6 +646,7 @@ int main(void)
 		T(test_model_memory),
 		T(test_reports_aggregate),
 		T(test_reports_dead_pid),
+		T(test_reports_sweep),
 		T(test_reports_stale),
 		T(test_reports_memory_capped),
 		T(test_reports_format),
