@@ -78,6 +78,9 @@ json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer);
 /* --- the web page (api_web.c): 1 if it answered path --- */
 int api_web(h2o_req_t *req, const char *path);
 
+/* --- usage accounting (api_usage.c): GET /usage --- */
+void api_usage(api_req_t *r);
+
 /* --- event streams (api_events.c) --- */
 void api_session_events(api_req_t *r);
 void api_streams_close(api_t *api);

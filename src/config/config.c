@@ -61,6 +61,7 @@ typedef struct { char *max_per_user; } cfg_sessions_t;
 typedef struct {
 	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions;
 } cfg_sched_t;
+typedef struct { char *interval_s, *retention_days; } cfg_usage_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -72,6 +73,7 @@ typedef struct {
 	cfg_auth_t *auth;
 	cfg_sessions_t *sessions;
 	cfg_sched_t *sched;
+	cfg_usage_t *usage;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -131,6 +133,11 @@ static const cyaml_schema_field_t cfg_sched_fields[] = {
 	CFG_LEAF("user_sessions", cfg_sched_t, user_sessions, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_usage_fields[] = {
+	CFG_LEAF("interval_s", cfg_usage_t, interval_s, CYAML_UNLIMITED),
+	CFG_LEAF("retention_days", cfg_usage_t, retention_days, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -143,6 +150,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("auth", auth, cfg_auth_fields),
 	CFG_SECTION("sessions", sessions, cfg_sessions_fields),
 	CFG_SECTION("sched", sched, cfg_sched_fields),
+	CFG_SECTION("usage", usage, cfg_usage_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -190,6 +198,9 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("sched.group_gpus", CFG_INT, CFG_S_SCHED, cfg_sched_t, group_gpus, sched_group_gpus, 0, 4096, 1),
 	CFG_KEY("sched.user_sessions", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_sessions,
 		sched_user_sessions, 0, 1000, 1),
+	CFG_KEY("usage.interval_s", CFG_INT, CFG_S_USAGE, cfg_usage_t, interval_s, usage_interval_s, 1, 3600, 1),
+	CFG_KEY("usage.retention_days", CFG_INT, CFG_S_USAGE, cfg_usage_t, retention_days,
+		usage_retention_days, 1, 36500, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -273,6 +284,8 @@ void config_defaults(gh_config_t *cfg)
 	cfg->sched_user_gpus = 0;
 	cfg->sched_group_gpus = 0;
 	cfg->sched_user_sessions = 0;
+	cfg->usage_interval_s = 60;
+	cfg->usage_retention_days = 400;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -400,6 +413,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_AUTH] = d->auth;
 	sect[CFG_S_SESSIONS] = d->sessions;
 	sect[CFG_S_SCHED] = d->sched;
+	sect[CFG_S_USAGE] = d->usage;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;

@@ -32,9 +32,11 @@
  *   sched.user_gpus           sched_user_gpus   0 = no quota (GPUs a user may hold)
  *   sched.group_gpus          sched_group_gpus  0 = no quota (GPUs a group may hold)
  *   sched.user_sessions       sched_user_sessions 0 = no limit (sessions holding GPUs)
+ *   usage.interval_s          usage_interval_s  60 (running sessions are booked this often)
+ *   usage.retention_days      usage_retention_days 400 (older usage rows are pruned)
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
- * sessions.max_per_user, sched.*. The rest needs a restart (config_diff_restart()).
+ * sessions.max_per_user, sched.*, usage.*. The rest needs a restart (config_diff_restart()).
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -68,6 +70,8 @@ typedef struct {
 	int sched_user_gpus;
 	int sched_group_gpus;
 	int sched_user_sessions;
+	int usage_interval_s;
+	int usage_retention_days;
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

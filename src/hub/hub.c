@@ -205,7 +205,8 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		goto fail;
 	}
 
-	if ((rc = hub_ident_load(hub)) || (rc = hub_env_load(hub)) || (rc = hub_session_load_state(hub))) {
+	if ((rc = hub_ident_load(hub)) || (rc = hub_env_load(hub)) || (rc = hub_session_load_state(hub)) ||
+	    (rc = hub_usage_load(hub))) {
 		snprintf(errmsg, errlen, "cannot load state from the store: %s", gh_strerror(rc));
 		goto fail;
 	}
@@ -232,6 +233,7 @@ void hub_close(hub_t *hub)
 	if (hub->worker)
 		worker_destroy(hub->worker);
 	hub->worker = NULL;
+	hub_usage_flush(hub);
 	while (hub->subs) {
 		struct hub_sub *s = hub->subs;
 		hub->subs = s->next;
@@ -271,6 +273,8 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	hub->cfg.sched_user_gpus = cfg->sched_user_gpus;
 	hub->cfg.sched_group_gpus = cfg->sched_group_gpus;
 	hub->cfg.sched_user_sessions = cfg->sched_user_sessions;
+	hub->cfg.usage_interval_s = cfg->usage_interval_s;
+	hub->cfg.usage_retention_days = cfg->usage_retention_days;
 	hub_sched_configure(hub);
 	GH_INFO("configuration reloaded");
 }
@@ -297,6 +301,7 @@ int hub_tick(hub_t *hub)
 		hub->sched_dirty = 0;
 		hub_schedule(hub, now);
 	}
+	hub_usage_tick(hub, now);
 	if (hub->work_due || hub->sched_dirty)
 		return 0;
 	{

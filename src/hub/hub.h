@@ -36,6 +36,7 @@ typedef struct {
 	int64_t probe_deadline;          /* ms: starting must be ready by then */
 	int start_pending;               /* a worker is starting its workspace */
 	int strip_prefix;                /* proxy strips /user/<u>/<s> (code-server) */
+	int64_t usage_mark;              /* ms: hold booked up to here; 0 = holds nothing (hub_usage.c) */
 	uint64_t rev;                    /* bumped on every change of the above */
 	char *view;                      /* cached API JSON of revision view_rev (owned) */
 	uint64_t view_rev;
@@ -148,6 +149,13 @@ int hub_gpus_simulated(const hub_t *hub);
 const char *hub_gpu_source(const hub_t *hub);
 /* Fault injection (sim only): GH_EUNSUPPORTED elsewhere. */
 int hub_gpu_fault(hub_t *hub, int index, gh_gpu_event_type_t type, int xid, int64_t actor_id);
+
+/* --- usage accounting (docs/usage.md) --- */
+/* Sums of the usage rows from_day..to_day ("YYYY-MM-DD", inclusive), of
+ * user only unless user is "", grouped by USAGE_BY_* bits (monitor/usage.h).
+ * Running sessions are booked every usage.interval_s. */
+int hub_usage_query(hub_t *hub, const char *from_day, const char *to_day, const char *user, unsigned by,
+                    store_usage_cb cb, void *ctx);
 
 /* --- events --- */
 typedef struct hub_sub hub_sub_t;
