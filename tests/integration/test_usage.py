@@ -12,7 +12,9 @@ differ from the booked value by less than one second (times its GPUs).
 import csv
 import datetime
 import io
+import json
 import signal
+import subprocess
 
 from conftest import ADMIN_TOKEN, Api, assert_error, create_user, launch, wait_for, wait_state
 
@@ -206,3 +208,59 @@ def test_totals_survive_restarts_without_double_counting(daemon_factory, tmp_pat
     got = usage(admin, group_by="")["total"]
     assert abs(got["gpu_seconds"] - held) <= 1.0, (got, held)
     assert abs(got["session_seconds"] - held) <= 1.0, (got, held)
+
+
+def run_cli(binary, d, token, *args):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(d.log_dir), "NO_COLOR": "1"}
+    return subprocess.run([binary, *args, "--url", d.url, "--token", token], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, env=env, timeout=30)
+
+
+def test_cli_usage_table_csv_and_errors(daemon_factory, tmp_path, gpuhub_bin):
+    d = start_daemon(daemon_factory, tmp_path)
+    admin = Api(d, ADMIN_TOKEN)
+    alice = create_user(admin, d, "alice")
+    s = wait_state(alice.api, launch(alice.api, "work", gpus=1)["id"], "running")
+    wait_for(lambda: usage(admin)["total"]["gpu_seconds"] > 0, timeout=30, what="usage booked")
+    stop_all(alice.api, [s["id"]])
+    total = usage(admin, group_by="")["total"]
+
+    p = run_cli(gpuhub_bin, d, ADMIN_TOKEN, "usage")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[1].split() == ["DAY", "USER", "GPU-HOURS", "SESSION-HOURS"], p.stdout
+    assert lines[2].split()[:2] == [today(), "alice"], p.stdout
+    assert lines[-1].split()[0] == "TOTAL"
+    assert float(lines[-1].split()[1]) == round(total["gpu_hours"], 2)
+
+    p = run_cli(gpuhub_bin, d, ADMIN_TOKEN, "usage", "--by", "model", "--csv")
+    assert p.returncode == 0, p.stderr
+    table = list(csv.reader(io.StringIO(p.stdout)))
+    assert table[0][:2] == ["model", "gpu_seconds"] and table[1][0] == "A100-80GB", p.stdout
+
+    p = run_cli(gpuhub_bin, d, ADMIN_TOKEN, "usage", "-o", "json", "--by", "environment")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["items"][0]["environment"] == "jupyter-python"
+
+    p = run_cli(gpuhub_bin, d, ADMIN_TOKEN, "usage", "--by", "user,colour")
+    assert p.returncode == 1 and "colour" in p.stderr, (p.stdout, p.stderr)
+    p = run_cli(gpuhub_bin, d, ADMIN_TOKEN, "usage", "--from", "2026-02-30")
+    assert p.returncode == 1 and "from" in p.stderr, p.stderr
+    p = run_cli(gpuhub_bin, d, alice.token, "usage", "--user", "admin")
+    assert p.returncode == 4, p.stderr
+    p = run_cli(gpuhub_bin, d, ADMIN_TOKEN, "help", "usage")
+    assert p.returncode == 0 and "--by" in p.stdout and "--csv" in p.stdout
+
+
+def test_config_keys_are_checked(gpuhub_bin, tmp_path):
+    for text, ok in [("usage:\n  retention_days: 30\n  interval_s: 5\n", True),
+                     ("usage:\n  retention_days: 0\n", False),
+                     ("usage:\n  interval_s: 3601\n", False),
+                     ("usage:\n  retention: 5\n", False)]:
+        cfg = tmp_path / "c.yaml"
+        cfg.write_text(text)
+        p = subprocess.run([gpuhub_bin, "serve", "--check-config", str(cfg)], capture_output=True, text=True,
+                           timeout=30)
+        assert (p.returncode == 0) == ok, (text, p.stdout, p.stderr)
+        if not ok:
+            assert "usage." in p.stdout + p.stderr or "retention" in p.stdout + p.stderr, p.stderr
