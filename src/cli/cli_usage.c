@@ -36,7 +36,7 @@ static int add_param(CURL *h, char *path, size_t len, const char *key, const cha
 
 static void hours(const json_t *o, const char *key, char *out, size_t len)
 {
-	snprintf(out, len, "%.2f", json_number_value(json_object_get(o, key)));
+	snprintf(out, len, "%.3f", json_number_value(json_object_get(o, key)));
 }
 
 static int print_table(cli_ctx_t *c, const json_t *doc)
@@ -84,8 +84,8 @@ static int print_table(cli_ctx_t *c, const json_t *doc)
 		cells[n++] = sess;
 		rc = cli_table_addv(&t, cells);
 	} else if (rc == 0 && json_array_size(items) == 0) {
-		cells[0] = "0.00";
-		cells[1] = "0.00";
+		cells[0] = "0.000";
+		cells[1] = "0.000";
 		rc = cli_table_addv(&t, cells);
 	}
 	if (rc == 0) {
