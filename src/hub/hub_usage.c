@@ -163,7 +163,7 @@ int hub_usage_load(hub_t *hub)
 static int book_all(hub_t *hub, int64_t now, int prune)
 {
 	char cutoff[USAGE_DAY_LEN];
-	int rc, n = 0;
+	int rc;
 
 	if ((rc = hub_txn_begin(hub)))
 		return rc;
@@ -173,7 +173,6 @@ static int book_all(hub_t *hub, int64_t now, int prune)
 			continue;
 		if ((rc = hub_usage_book(hub, hs, now, 0)))
 			goto fail;
-		n++;
 	}
 	if (prune) {
 		usage_day(now - (int64_t)hub->cfg.usage_retention_days * USAGE_MS_PER_DAY, cutoff);
@@ -185,7 +184,6 @@ static int book_all(hub_t *hub, int64_t now, int prune)
 	for (int i = 0; i < hub->n_sessions; i++)
 		if (hub->sessions[i].usage_mark && hub->sessions[i].usage_mark < now)
 			hub->sessions[i].usage_mark = now;
-	(void)n;
 	return 0;
 fail:
 	hub_txn_rollback(hub);

@@ -13,7 +13,9 @@ import csv
 import datetime
 import io
 import json
+import os
 import signal
+import sqlite3
 import subprocess
 
 from conftest import ADMIN_TOKEN, Api, assert_error, create_user, launch, wait_for, wait_state
@@ -264,3 +266,27 @@ def test_config_keys_are_checked(gpuhub_bin, tmp_path):
         assert (p.returncode == 0) == ok, (text, p.stdout, p.stderr)
         if not ok:
             assert "usage." in p.stdout + p.stderr or "retention" in p.stdout + p.stderr, p.stderr
+
+
+def test_rows_past_retention_are_pruned(daemon_factory, tmp_path):
+    cfg = tmp_path / "usage.yaml"
+    cfg.write_text("usage:\n  interval_s: 1\n  retention_days: 30\n")
+    d = daemon_factory(extra_args=["--config", str(cfg)])
+    admin = Api(d, ADMIN_TOKEN)
+    s = wait_state(admin, launch(admin, "now", gpus=1)["id"], "running")
+    stop_all(admin, [s["id"]])
+    d.stop()
+    # rows as an older hub would have left them: one far past retention, one inside it
+    old = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=45)).strftime("%Y-%m-%d")
+    recent = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)).strftime("%Y-%m-%d")
+    db = sqlite3.connect(os.path.join(d.data_dir, "gpuhub.db"))
+    with db:
+        for day in (old, recent):
+            db.execute("INSERT INTO usage VALUES (?, 'admin', '', 'jupyter-python', 'A100-80GB', ?, ?)",
+                       (day, 3600 * 1000 * 1000, 3600 * 1000))
+    db.close()
+    d.start(port=d.port)
+    days = lambda: [i["day"] for i in usage(admin, group_by="day", **{"from": "2000-01-01"})["items"]]  # noqa: E731
+    wait_for(lambda: old not in days(), timeout=30, what="the old row to be pruned")
+    assert days() == [recent, today()]
+    assert usage(admin, group_by="", **{"from": recent, "to": recent})["total"]["gpu_hours"] == 1.0
