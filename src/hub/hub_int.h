@@ -109,6 +109,9 @@ int hub_usage_book(hub_t *hub, hub_session_t *hs, int64_t to, int end);
 void hub_usage_tick(hub_t *hub, int64_t now);
 /* Books every held session up to now (clean shutdown). */
 void hub_usage_flush(hub_t *hub);
+/* Books the held sessions of user_id up to now and ends their marks
+ * (before the user and their sessions are deleted). */
+void hub_usage_book_user(hub_t *hub, int64_t user_id);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);

@@ -901,6 +901,7 @@ int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char
 
 void hub_sessions_drop_user(hub_t *hub, int64_t user_id)
 {
+	hub_usage_book_user(hub, user_id);
 	for (int i = hub->n_sessions - 1; i >= 0; i--) {
 		hub_session_t *hs = &hub->sessions[i];
 		if (hs->s.user_id != user_id)

@@ -21,6 +21,7 @@
  *   tick, every interval        | book [mark, now); mark = now
  *   stop / failure / release    | book [mark, stopped_at); mark deleted
  *   clean shutdown              | book [mark, now); mark = now
+ *   the user is deleted         | book [mark, now); mark deleted
  *
  * What one booking writes, for a session holding 2 × A100 (1000 milli
  * each) and 1 × 0.5 T4 over 40 s, all in one UTC day: the A100 row gets
@@ -211,6 +212,31 @@ void hub_usage_flush(hub_t *hub)
 	if ((rc = book_all(hub, gh_now_ms(), 0)))
 		GH_ERROR("usage accounting could not book running sessions at shutdown: %s; the next start books them",
 		         gh_strerror(rc));
+}
+
+void hub_usage_book_user(hub_t *hub, int64_t user_id)
+{
+	int64_t now = gh_now_ms();
+	int rc;
+
+	if ((rc = hub_txn_begin(hub)))
+		goto fail;
+	for (int i = 0; i < hub->n_sessions; i++) {
+		hub_session_t *hs = &hub->sessions[i];
+		if (hs->s.user_id == user_id && hs->usage_mark && (rc = hub_usage_book(hub, hs, now, 1))) {
+			hub_txn_rollback(hub);
+			goto fail;
+		}
+	}
+	if ((rc = hub_txn_commit(hub)))
+		goto fail;
+	for (int i = 0; i < hub->n_sessions; i++)
+		if (hub->sessions[i].s.user_id == user_id)
+			hub->sessions[i].usage_mark = 0;
+	return;
+fail:
+	GH_ERROR("usage accounting could not book the sessions of user %lld before deleting them: %s",
+	         (long long)user_id, gh_strerror(rc));
 }
 
 int hub_usage_query(hub_t *hub, const char *from_day, const char *to_day, const char *user, unsigned by,

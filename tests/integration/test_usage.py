@@ -290,3 +290,20 @@ def test_rows_past_retention_are_pruned(daemon_factory, tmp_path):
     wait_for(lambda: old not in days(), timeout=30, what="the old row to be pruned")
     assert days() == [recent, today()]
     assert usage(admin, group_by="", **{"from": recent, "to": recent})["total"]["gpu_hours"] == 1.0
+
+
+def test_deleting_a_user_books_their_running_session(daemon, admin, make_user):
+    # default usage.interval_s (60 s): nothing is booked by the tick in this test
+    alice = make_user("alice")
+    s = wait_state(alice.api, launch(alice.api, "work", gpus=1)["id"], "running")
+    assert usage(admin, group_by="")["items"] == []
+    allocated = [e for e in admin.get(f"/sessions/{s['id']}/events", headers={"Accept": "application/json"})
+                 .json()["items"] if e["type"] == "session.gpus_allocated"][0]["ts"]
+    wait_for(lambda: datetime.datetime.now(datetime.timezone.utc).timestamp() - ts(allocated) >= 2.0,
+             what="the session to hold its GPU a while")
+    before = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    assert admin.delete("/users/alice").status_code == 204
+    after = datetime.datetime.now(datetime.timezone.utc).timestamp()
+    got = usage(admin, group_by="user", user="alice")["items"]
+    assert [i["user"] for i in got] == ["alice"]
+    assert before - ts(allocated) - 1.0 <= got[0]["gpu_seconds"] <= after - ts(allocated) + 1.0, got
