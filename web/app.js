@@ -138,6 +138,7 @@
     loadEnvironments();
     refresh();
     if (!state.pollTimer) state.pollTimer = setInterval(refresh, POLL_MS);
+    document.dispatchEvent(new CustomEvent("gpuhub:signedin", { detail: user }));
   }
 
   function signedOut(message) {
@@ -154,6 +155,7 @@
     $("signin").hidden = false;
     showError("signin-error", message || "");
     $("signin-username").focus();
+    document.dispatchEvent(new CustomEvent("gpuhub:signedout"));
   }
 
   function onSignin(ev) {

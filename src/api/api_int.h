@@ -95,6 +95,8 @@ void api_snap_restore(api_req_t *r);
 void api_metrics_init(api_t *api);
 /* GET /metrics: the Prometheus exposition (scrape token checked here). */
 void api_metrics(api_req_t *r);
+/* --- usage accounting (api_usage.c): GET /usage --- */
+void api_usage(api_req_t *r);
 
 /* --- event streams (api_events.c) --- */
 void api_session_events(api_req_t *r);

@@ -722,5 +722,6 @@ const api_route_t api_routes[] = {
 	{"GET", "/tokens", AUTH_USER, 0, h_token_list},
 	{"POST", "/tokens", AUTH_USER, 2, h_token_create},
 	{"DELETE", "/tokens/{id}", AUTH_USER, 0, h_token_delete},
+	{"GET", "/usage", AUTH_USER, 0, api_usage},
 	{NULL, NULL, 0, 0, NULL},
 };

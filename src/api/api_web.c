@@ -1,5 +1,5 @@
 /*
- * api_web.c — the web page (web/index.html, web/app.js, web/style.css),
+ * api_web.c — the web page (web/index.html, web/app.js, web/usage.js, web/style.css),
  * embedded in the binary like the OpenAPI document so the daemon needs no
  * files beside it. Served at "/" and "/static/<file>"; anything else under
  * /static is 404.
@@ -15,10 +15,12 @@
 EMBED(gh_web_index, "web/index.html");
 EMBED(gh_web_app, "web/app.js");
 EMBED(gh_web_style, "web/style.css");
+EMBED(gh_web_usage, "web/usage.js");
 
 extern const char gh_web_index_start[], gh_web_index_end[];
 extern const char gh_web_app_start[], gh_web_app_end[];
 extern const char gh_web_style_start[], gh_web_style_end[];
+extern const char gh_web_usage_start[], gh_web_usage_end[];
 
 static void send_asset(h2o_req_t *req, const char *ctype, const char *start, const char *end)
 {
@@ -34,6 +36,8 @@ int api_web(h2o_req_t *req, const char *path)
 		send_asset(req, "text/html; charset=utf-8", gh_web_index_start, gh_web_index_end);
 	else if (strcmp(path, "/static/app.js") == 0)
 		send_asset(req, "text/javascript; charset=utf-8", gh_web_app_start, gh_web_app_end);
+	else if (strcmp(path, "/static/usage.js") == 0)
+		send_asset(req, "text/javascript; charset=utf-8", gh_web_usage_start, gh_web_usage_end);
 	else if (strcmp(path, "/static/style.css") == 0)
 		send_asset(req, "text/css; charset=utf-8", gh_web_style_start, gh_web_style_end);
 	else

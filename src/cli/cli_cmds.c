@@ -127,6 +127,27 @@ const cli_cmd_t cli_cmds[] = {
 	  "Examples:\n"
 	  "  gpuhub queue\n"
 	  "  gpuhub queue --all -o json\n" },
+	{ NULL, "usage", cli_cmd_usage, "from=,to=,by=,user=,csv", 0, 0, 0,
+	  "GPU-hours and session hours per user, day, group, environment, model",
+	  "Usage: gpuhub usage [--from DATE] [--to DATE] [--by LIST] [--user USER] [--csv]\n"
+	  "\n"
+	  "Shows GPU-hours (0.5 GPU for 2 hours = 1 GPU-hour) and session hours,\n"
+	  "booked from the GPUs sessions held, one row per group and a TOTAL.\n"
+	  "Admins see everyone; other users see only their own usage. Running\n"
+	  "sessions are booked every usage.interval_s (60 s by default).\n"
+	  "\n"
+	  "Flags:\n"
+	  "  --from DATE        first UTC day, YYYY-MM-DD (default: 29 days before --to)\n"
+	  "  --to DATE          last UTC day, included (default: today)\n"
+	  "  --by LIST          group by these, comma-separated: user, day, group,\n"
+	  "                     environment, model (default: user,day; \"\" = one total)\n"
+	  "  --user USER        only this user (admins; others may name only themselves)\n"
+	  "  --csv              print CSV with a header row instead of a table\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub usage\n"
+	  "  gpuhub usage --from 2026-03-01 --to 2026-03-31 --by group,model\n"
+	  "  gpuhub usage --by user --csv > march.csv\n" },
 	{ NULL, "gpus", cli_cmd_gpus, "", 0, 0, 0,
 	  "list GPUs, their use and health",
 	  "Usage: gpuhub gpus\n"

@@ -17,6 +17,7 @@
  *   cli_admin.c     | env, users, gpus
  *   cli_snap.c      | snapshot create, ls, restore, rm, import
  *   cli_auth.c      | login, logout, whoami, token, version; passwords
+ *   cli_usage.c     | usage (GPU-hours per user, day, ...)
  *
  * Conventions: functions return 0 or a negative gh_err_t. What the process
  * exits with is decided where an error is printed: the printing helper
@@ -343,6 +344,7 @@ int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_rm(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_gpus(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_queue(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_usage(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_logs(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_ls(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_add(cli_ctx_t *c, const cli_args_t *a);

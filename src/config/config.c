@@ -63,6 +63,7 @@ typedef struct {
 } cfg_sched_t;
 typedef struct { char *quota_bytes; } cfg_snapshots_t;
 typedef struct { char *token_file, *reclaim_horizon_s; } cfg_metrics_t;
+typedef struct { char *interval_s, *retention_days; } cfg_usage_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -76,6 +77,7 @@ typedef struct {
 	cfg_sched_t *sched;
 	cfg_snapshots_t *snapshots;
 	cfg_metrics_t *metrics;
+	cfg_usage_t *usage;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -144,6 +146,11 @@ static const cyaml_schema_field_t cfg_metrics_fields[] = {
 	CFG_LEAF("reclaim_horizon_s", cfg_metrics_t, reclaim_horizon_s, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_usage_fields[] = {
+	CFG_LEAF("interval_s", cfg_usage_t, interval_s, CYAML_UNLIMITED),
+	CFG_LEAF("retention_days", cfg_usage_t, retention_days, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -158,6 +165,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("sched", sched, cfg_sched_fields),
 	CFG_SECTION("snapshots", snapshots, cfg_snapshots_fields),
 	CFG_SECTION("metrics", metrics, cfg_metrics_fields),
+	CFG_SECTION("usage", usage, cfg_usage_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -211,6 +219,9 @@ const cfg_key_t cfg_keys[] = {
 		metrics_token_file, 0, 0, 1),
 	CFG_KEY("metrics.reclaim_horizon_s", CFG_INT, CFG_S_METRICS, cfg_metrics_t, reclaim_horizon_s,
 		metrics_reclaim_horizon_s, 0, 31536000, 1),
+	CFG_KEY("usage.interval_s", CFG_INT, CFG_S_USAGE, cfg_usage_t, interval_s, usage_interval_s, 1, 3600, 1),
+	CFG_KEY("usage.retention_days", CFG_INT, CFG_S_USAGE, cfg_usage_t, retention_days,
+		usage_retention_days, 1, 36500, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -297,6 +308,8 @@ void config_defaults(gh_config_t *cfg)
 	cfg->snap_quota_bytes = 10737418240L;
 	cfg->metrics_token_file[0] = '\0';
 	cfg->metrics_reclaim_horizon_s = 3600;
+	cfg->usage_interval_s = 60;
+	cfg->usage_retention_days = 400;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -426,6 +439,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_SCHED] = d->sched;
 	sect[CFG_S_SNAPSHOTS] = d->snapshots;
 	sect[CFG_S_METRICS] = d->metrics;
+	sect[CFG_S_USAGE] = d->usage;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;

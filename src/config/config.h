@@ -36,9 +36,11 @@
  *   metrics.token_file        metrics_token_file "" = GET /metrics needs no token
  *   metrics.reclaim_horizon_s metrics_reclaim_horizon_s 3600 (GPU-seconds counted
  *                                               per GPU when the hub ends a session early)
+ *   usage.interval_s          usage_interval_s  60 (running sessions are booked this often)
+ *   usage.retention_days      usage_retention_days 400 (older usage rows are pruned)
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
- * sessions.max_per_user, sched.*, snapshots.*, metrics.*. The rest needs a restart (config_diff_restart()).
+ * sessions.max_per_user, sched.*, snapshots.*, metrics.*, usage.*. The rest needs a restart (config_diff_restart()).
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -75,6 +77,8 @@ typedef struct {
 	long snap_quota_bytes;
 	char metrics_token_file[CONFIG_STR];
 	int metrics_reclaim_horizon_s;
+	int usage_interval_s;
+	int usage_retention_days;
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

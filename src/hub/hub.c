@@ -213,7 +213,7 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 	}
 
 	if ((rc = hub_ident_load(hub)) || (rc = hub_env_load(hub)) || (rc = hub_session_load_state(hub)) ||
-	    (rc = hub_snap_open(hub))) {
+	    (rc = hub_snap_open(hub)) || (rc = hub_usage_load(hub))) {
 		snprintf(errmsg, errlen, "cannot load state from the store: %s", gh_strerror(rc));
 		goto fail;
 	}
@@ -240,6 +240,7 @@ void hub_close(hub_t *hub)
 	if (hub->worker)
 		worker_destroy(hub->worker);
 	hub->worker = NULL;
+	hub_usage_flush(hub);
 	while (hub->subs) {
 		struct hub_sub *s = hub->subs;
 		hub->subs = s->next;
@@ -291,6 +292,8 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 		else
 			GH_ERROR("SIGHUP: %s; keeping the previous scrape token", err);
 	}
+	hub->cfg.usage_interval_s = cfg->usage_interval_s;
+	hub->cfg.usage_retention_days = cfg->usage_retention_days;
 	hub_sched_configure(hub);
 	GH_INFO("configuration reloaded");
 }
@@ -319,6 +322,7 @@ int hub_tick(hub_t *hub)
 		hub->sched_dirty = 0;
 		hub_schedule(hub, now);
 	}
+	hub_usage_tick(hub, now);
 	if (hub->work_due || hub->sched_dirty)
 		return 0;
 	{

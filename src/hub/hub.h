@@ -37,6 +37,7 @@ typedef struct {
 	int64_t probe_deadline;          /* ms: starting must be ready by then */
 	int start_pending;               /* a worker is starting its workspace */
 	int strip_prefix;                /* proxy strips /user/<u>/<s> (code-server) */
+	int64_t usage_mark;              /* ms: hold booked up to here; 0 = holds nothing (hub_usage.c) */
 	uint64_t rev;                    /* bumped on every change of the above */
 	char *view;                      /* cached API JSON of revision view_rev (owned) */
 	uint64_t view_rev;
@@ -169,6 +170,12 @@ int hub_metrics_authorized(const hub_t *hub, const char *bearer, size_t len);
 int hub_class_count(const hub_t *hub);
 const char *hub_class_name(const hub_t *hub, int i);
 const char *hub_session_class(const hub_t *hub, const hub_session_t *hs);
+/* --- usage accounting (docs/usage.md) --- */
+/* Sums of the usage rows from_day..to_day ("YYYY-MM-DD", inclusive), of
+ * user only unless user is "", grouped by USAGE_BY_* bits (monitor/usage.h).
+ * Running sessions are booked every usage.interval_s. */
+int hub_usage_query(hub_t *hub, const char *from_day, const char *to_day, const char *user, unsigned by,
+                    store_usage_cb cb, void *ctx);
 
 /* --- events --- */
 typedef struct hub_sub hub_sub_t;

@@ -63,6 +63,8 @@ struct hub {
 
 	int64_t next_gpu_poll;               /* ms */
 	int64_t next_probe;                  /* ms */
+	int64_t next_usage;                  /* ms: next booking of held sessions */
+	int in_use_usage;                    /* usage marks were loaded: book at close */
 	int sched_dirty;                     /* a scheduling pass is due */
 	int work_due;                        /* sessions need runtime work now */
 	int probe_soon;                      /* a workspace is starting: probe often */
@@ -96,6 +98,26 @@ int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis
 /* Sets a queued session's position, ETA and reason (an event when the
  * reason or position changes). */
 void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s, const char *why);
+
+/* hub_usage.c (usage accounting) */
+/* Marks of held sessions from the store; starts one now for a hold
+ * without. Sets in_use_usage. */
+int hub_usage_load(hub_t *hub);
+/* Inside the open transaction: the session's mark starts at `at`. The
+ * caller sets hs->usage_mark = at after the commit. */
+int hub_usage_begin(hub_t *hub, hub_session_t *hs, int64_t at);
+/* Inside the open transaction: books hs's hold from its mark up to `to`;
+ * end = 1 deletes the mark (the allocation is freed), else moves it to
+ * `to`. The caller updates hs->usage_mark after the commit. */
+int hub_usage_book(hub_t *hub, hub_session_t *hs, int64_t to, int end);
+/* Books every held session when usage.interval_s has passed; prunes rows
+ * older than usage.retention_days. */
+void hub_usage_tick(hub_t *hub, int64_t now);
+/* Books every held session up to now (clean shutdown). */
+void hub_usage_flush(hub_t *hub);
+/* Books the held sessions of user_id up to now and ends their marks
+ * (before the user and their sessions are deleted). */
+void hub_usage_book_user(hub_t *hub, int64_t user_id);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);

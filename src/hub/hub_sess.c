@@ -232,8 +232,10 @@ int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const 
 	if (to == GH_SESS_FAILED)
 		gh_strlcpy(hs->s.reason, reason, sizeof(hs->s.reason));
 	snprintf(msg, sizeof(msg), "%s", reason);
+	/* the last piece of usage is booked up to the stop it records */
 	if ((rc = store_alloc_delete_session(hub->store, hs->s.id)) ||
-	    (rc = transition(hub, hs, to, type, to == GH_SESS_STOPPED ? 100 : -1, msg))) {
+	    (rc = transition(hub, hs, to, type, to == GH_SESS_STOPPED ? 100 : -1, msg)) ||
+	    (rc = hub_usage_book(hub, hs, hs->s.updated_at, 1))) {
 		hub_txn_rollback(hub);
 		return rc;
 	}
@@ -241,6 +243,7 @@ int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const 
 		return rc;
 	if (to == GH_SESS_FAILED)
 		hub_reclaim_session(hub, hs, "failed");
+	hs->usage_mark = 0;
 	allocs_release(hub, hs);
 	hs->queue_position = 0;
 	GH_INFO("session %lld (%s) is %s: %s", (long long)hs->s.id, hs->s.name, gh_sess_state_name(to), reason);
@@ -384,12 +387,14 @@ int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis
 	}
 	hs->s.reason[0] = '\0';
 	hs->s.port = pick_port();
-	if ((rc = transition(hub, hs, GH_SESS_STARTING, "session.gpus_allocated", 30, msg)))
+	if ((rc = transition(hub, hs, GH_SESS_STARTING, "session.gpus_allocated", 30, msg)) ||
+	    (rc = hub_usage_begin(hub, hs, hs->s.updated_at)))
 		goto fail;
 	if ((rc = hub_txn_commit(hub))) {
 		free(allocs);
 		return rc;
 	}
+	hs->usage_mark = hs->s.updated_at;
 	for (i = 0; i < n; i++)
 		alloc_add(hub, hs, &allocs[i]);
 	free(allocs);
@@ -914,6 +919,7 @@ int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char
 
 void hub_sessions_drop_user(hub_t *hub, int64_t user_id)
 {
+	hub_usage_book_user(hub, user_id);
 	for (int i = hub->n_sessions - 1; i >= 0; i--) {
 		hub_session_t *hs = &hub->sessions[i];
 		if (hs->s.user_id != user_id)

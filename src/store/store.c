@@ -160,3 +160,22 @@ int store_snapshot_load(gh_store_t *st, store_snapshot_cb cb, void *ctx)
 {
 	return st->ops->snapshot_load(st, cb, ctx);
 }
+int store_usage_add(gh_store_t *st, const gh_usage_row_t *row) { return st->ops->usage_add(st, row); }
+int store_usage_query(gh_store_t *st, const char *from_day, const char *to_day, const char *user, unsigned by,
+                      store_usage_cb cb, void *ctx)
+{
+	return st->ops->usage_query(st, from_day, to_day, user, by, cb, ctx);
+}
+int store_usage_prune(gh_store_t *st, const char *before_day) { return st->ops->usage_prune(st, before_day); }
+int store_usage_mark_put(gh_store_t *st, int64_t session_id, int64_t until)
+{
+	return st->ops->usage_mark_put(st, session_id, until);
+}
+int store_usage_mark_delete(gh_store_t *st, int64_t session_id)
+{
+	return st->ops->usage_mark_delete(st, session_id);
+}
+int store_usage_mark_load(gh_store_t *st, store_usage_mark_cb cb, void *ctx)
+{
+	return st->ops->usage_mark_load(st, cb, ctx);
+}

@@ -38,6 +38,23 @@ typedef int (*store_alloc_cb)(void *ctx, const gh_alloc_t *a);
 typedef int (*store_event_cb)(void *ctx, const gh_event_t *ev);
 typedef int (*store_snapshot_cb)(void *ctx, const gh_snapshot_t *sn);
 
+/* One row of usage: what was held on one UTC day by one (user, group,
+ * environment, GPU model). In a query answer the dimensions not grouped
+ * by are "". See src/monitor/usage.h for the units. */
+typedef struct {
+	char day[11];                    /* "YYYY-MM-DD" (UTC) */
+	char user[GH_NAME_MAX];
+	char group[GH_NAME_MAX];         /* the user's group when it was accrued, "" = none */
+	char env[GH_NAME_MAX];
+	char model[GH_MODEL_MAX];        /* "" = the session held no GPU */
+	int64_t gpu_milli_ms;            /* milli-GPUs × milliseconds */
+	int64_t session_ms;              /* milliseconds sessions held their allocation */
+} gh_usage_row_t;
+
+typedef int (*store_usage_cb)(void *ctx, const gh_usage_row_t *row);
+/* A session's accrual mark: usage is booked up to `until` (Unix ms). */
+typedef int (*store_usage_mark_cb)(void *ctx, int64_t session_id, int64_t until);
+
 typedef struct store_ops {
 	const char *name;
 	/* uri: for sqlite a file path. *out is NULL on failure; errmsg (may be
@@ -91,6 +108,22 @@ typedef struct store_ops {
 	int (*snapshot_put)(gh_store_t *st, gh_snapshot_t *sn);
 	int (*snapshot_delete)(gh_store_t *st, int64_t id);
 	int (*snapshot_load)(gh_store_t *st, store_snapshot_cb cb, void *ctx);
+	/* Usage accounting (src/monitor/usage.h, docs/usage.md). usage_add
+	 * adds row's two counters to the row with the same day and
+	 * dimensions, creating it at zero first. */
+	int (*usage_add)(gh_store_t *st, const gh_usage_row_t *row);
+	/* Sums of the rows with from_day <= day <= to_day ("YYYY-MM-DD"),
+	 * of user only unless user is "", grouped by the USAGE_BY_* bits of
+	 * by (0 = one total), ordered by the grouped dimensions. */
+	int (*usage_query)(gh_store_t *st, const char *from_day, const char *to_day, const char *user,
+	                   unsigned by, store_usage_cb cb, void *ctx);
+	/* Deletes the rows of days before before_day. */
+	int (*usage_prune)(gh_store_t *st, const char *before_day);
+	/* One mark per session that holds an allocation; it goes with the
+	 * session (ON DELETE CASCADE). put inserts or moves it. */
+	int (*usage_mark_put)(gh_store_t *st, int64_t session_id, int64_t until);
+	int (*usage_mark_delete)(gh_store_t *st, int64_t session_id);
+	int (*usage_mark_load)(gh_store_t *st, store_usage_mark_cb cb, void *ctx);
 } store_ops_t;
 
 struct gh_store {
@@ -135,5 +168,12 @@ int64_t store_event_last_id(gh_store_t *st);
 int store_snapshot_put(gh_store_t *st, gh_snapshot_t *sn);
 int store_snapshot_delete(gh_store_t *st, int64_t id);
 int store_snapshot_load(gh_store_t *st, store_snapshot_cb cb, void *ctx);
+int store_usage_add(gh_store_t *st, const gh_usage_row_t *row);
+int store_usage_query(gh_store_t *st, const char *from_day, const char *to_day, const char *user, unsigned by,
+                      store_usage_cb cb, void *ctx);
+int store_usage_prune(gh_store_t *st, const char *before_day);
+int store_usage_mark_put(gh_store_t *st, int64_t session_id, int64_t until);
+int store_usage_mark_delete(gh_store_t *st, int64_t session_id);
+int store_usage_mark_load(gh_store_t *st, store_usage_mark_cb cb, void *ctx);
 
 #endif

@@ -72,6 +72,21 @@
  * Indexes: tokens(hash) unique, tokens(user_id), sessions(user_id, name)
  * unique, allocations(session_id), events(session_id, id). The child
  * indexes make ON DELETE CASCADE a lookup instead of a table scan.
+ *
+ * Migration 2 adds usage accounting (docs/usage.md):
+ *
+ *   usage        | day               | TEXT    | 'YYYY-MM-DD', UTC
+ *                | user_name, group_name, env_name, gpu_model | TEXT |
+ *                |                   |         | names, not ids: history outlives them
+ *                | gpu_milli_ms      | INTEGER | milli-GPUs × ms held that day, >= 0
+ *                | session_ms        | INTEGER | ms sessions held an allocation, >= 0
+ *                | primary key (day, user_name, group_name, env_name, gpu_model)
+ *   usage_marks  | session_id        | INTEGER | primary key → sessions(id) ON DELETE CASCADE
+ *                | booked_to         | INTEGER | usage is booked up to here (Unix ms)
+ *
+ * A mark exists while its session holds an allocation. Booking an interval
+ * adds to usage rows and moves the mark in one transaction, so a crash
+ * either did both or neither: nothing is counted twice.
  */
 #include "store/sqlite/store_sqlite_int.h"
 #include "common/err.h"
@@ -192,9 +207,28 @@ static const char migration_2[] =
 	") STRICT;"
 	"CREATE INDEX snapshots_user ON snapshots(user_id, id);";
 
+/* 3: usage accounting (docs/usage.md). */
+static const char migration_3[] =
+	"CREATE TABLE usage ("
+	" day TEXT NOT NULL CHECK (length(day) = 10),"
+	" user_name TEXT NOT NULL,"
+	" group_name TEXT NOT NULL DEFAULT '',"
+	" env_name TEXT NOT NULL DEFAULT '',"
+	" gpu_model TEXT NOT NULL DEFAULT '',"
+	" gpu_milli_ms INTEGER NOT NULL DEFAULT 0 CHECK (gpu_milli_ms >= 0),"
+	" session_ms INTEGER NOT NULL DEFAULT 0 CHECK (session_ms >= 0),"
+	" PRIMARY KEY (day, user_name, group_name, env_name, gpu_model)"
+	") STRICT, WITHOUT ROWID;"
+
+	"CREATE TABLE usage_marks ("
+	" session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,"
+	" booked_to INTEGER NOT NULL"
+	") STRICT;";
+
 const store_sqlite_migration_t store_sqlite_migrations[] = {
 	{1, "initial schema", migration_1},
 	{2, "snapshots", migration_2},
+	{3, "usage accounting", migration_3},
 };
 
 const int store_sqlite_migration_count =

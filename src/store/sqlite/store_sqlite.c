@@ -76,6 +76,7 @@ typedef struct {
 	store_sqlite_ckpt_t *ckpt;                /* owned; NULL for :memory: */
 	sqlite3_stmt *tstmt[SQ__TABLES][SQ__OPS]; /* owned; NULL where unused */
 	sqlite3_stmt *xstmt[X__COUNT];            /* owned */
+	sqlite3_stmt *ustmt[SQ_U__COUNT];         /* owned; usage.c's */
 } sq_store_t;
 
 extern const store_ops_t store_sqlite_ops;
@@ -242,6 +243,9 @@ static int prepare_all(sq_store_t *s, char *errmsg, size_t errlen)
 		if (err)
 			return err;
 	}
+	for (int u = 0; u < SQ_U__COUNT; u++)
+		if ((err = prepare_one(s, store_sqlite_usage_sql[u], &s->ustmt[u], errmsg, errlen)))
+			return err;
 	return 0;
 }
 
@@ -257,7 +261,25 @@ static void finalize_all(sq_store_t *s)
 		sqlite3_finalize(s->xstmt[x]);
 		s->xstmt[x] = NULL;
 	}
+	for (int u = 0; u < SQ_U__COUNT; u++) {
+		sqlite3_finalize(s->ustmt[u]);
+		s->ustmt[u] = NULL;
+	}
 }
+
+/* ---- for usage.c ------------------------------------------------------- */
+
+int store_sqlite_ustmt_take(gh_store_t *st, sq_ustmt_t which, int write, sqlite3_stmt **out)
+{
+	sq_store_t *s = sq(st);
+	*out = NULL;
+	return write && s->aborted ? GH_ESTORE : stmt_take(s, s->ustmt[which], out);
+}
+void store_sqlite_ustmt_give(gh_store_t *st, sq_ustmt_t which, sqlite3_stmt *used)
+{
+	stmt_give(sq(st)->ustmt[which], used);
+}
+int store_sqlite_fail(gh_store_t *st, int rc, const char *what) { return sq_fail(sq(st), rc, what); }
 
 /* ---- generic record operations ----------------------------------------- */
 
@@ -785,4 +807,10 @@ const store_ops_t store_sqlite_ops = {
 	.snapshot_put = sq_snapshot_put,
 	.snapshot_delete = sq_snapshot_delete,
 	.snapshot_load = sq_snapshot_load,
+	.usage_add = store_sqlite_usage_add,
+	.usage_query = store_sqlite_usage_query,
+	.usage_prune = store_sqlite_usage_prune,
+	.usage_mark_put = store_sqlite_usage_mark_put,
+	.usage_mark_delete = store_sqlite_usage_mark_delete,
+	.usage_mark_load = store_sqlite_usage_mark_load,
 };

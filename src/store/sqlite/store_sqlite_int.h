@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "store/store.h"
+
 /* ---- migrations.c ---- */
 
 /* "GPHB" in the database header (PRAGMA application_id): marks a file as a
@@ -113,6 +115,32 @@ int store_sqlite_row_bind(sqlite3_stmt *stmt, sq_tbl_t tbl, const void *rec);
 /* Fills rec from the current row of a select of every column. 0 or
  * GH_ESTORE (a row this binary cannot read). */
 int store_sqlite_row_read(sqlite3_stmt *stmt, sq_tbl_t tbl, void *rec);
+
+/* ---- usage.c (usage accounting), with help from store_sqlite.c ---- */
+
+typedef enum {
+	SQ_U_ADD, SQ_U_QUERY, SQ_U_PRUNE, SQ_U_MARK_PUT, SQ_U_MARK_DEL, SQ_U_MARK_LOAD,
+	SQ_U__COUNT
+} sq_ustmt_t;
+
+/* The statements behind the usage ops; store_sqlite.c prepares them at
+ * open with the others. */
+extern const char *const store_sqlite_usage_sql[SQ_U__COUNT];
+/* In store_sqlite.c: the cached statement `which` (or a fresh copy when
+ * it is busy further up the stack), to hand back with ustmt_give. A write
+ * fails with GH_ESTORE once the open transaction was lost. */
+int store_sqlite_ustmt_take(gh_store_t *st, sq_ustmt_t which, int write, sqlite3_stmt **out);
+void store_sqlite_ustmt_give(gh_store_t *st, sq_ustmt_t which, sqlite3_stmt *used);
+/* A failed SQLite call as a gh_err_t, logged ("failed to <what>"). */
+int store_sqlite_fail(gh_store_t *st, int rc, const char *what);
+
+int store_sqlite_usage_add(gh_store_t *st, const gh_usage_row_t *row);
+int store_sqlite_usage_query(gh_store_t *st, const char *from_day, const char *to_day, const char *user,
+                             unsigned by, store_usage_cb cb, void *ctx);
+int store_sqlite_usage_prune(gh_store_t *st, const char *before_day);
+int store_sqlite_usage_mark_put(gh_store_t *st, int64_t session_id, int64_t until);
+int store_sqlite_usage_mark_delete(gh_store_t *st, int64_t session_id);
+int store_sqlite_usage_mark_load(gh_store_t *st, store_usage_mark_cb cb, void *ctx);
 
 static inline int64_t store_sqlite_row_id(sq_tbl_t tbl, const void *rec)
 {
