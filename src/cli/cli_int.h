@@ -329,6 +329,8 @@ int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_rm(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_gpus(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_alerts(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_unquarantine(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_queue(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_logs(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_ls(cli_ctx_t *c, const cli_args_t *a);

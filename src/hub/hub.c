@@ -214,6 +214,8 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		goto fail;
 	}
 	hub_reconcile(hub);
+	if ((rc = hub_alert_open(hub, errmsg, errlen)))
+		goto fail;
 	hub->sched_dirty = 1;
 	GH_INFO("hub ready: %d users, %d environments, %d sessions, %d GPUs (%s)", hub->n_users, hub->n_envs,
 	        hub->n_sessions, hub->n_gpus, gpu_src_name(hub->gpu));
@@ -232,6 +234,7 @@ void hub_close(hub_t *hub)
 	if (hub->worker)
 		worker_destroy(hub->worker);
 	hub->worker = NULL;
+	hub_alert_close(hub);
 	while (hub->subs) {
 		struct hub_sub *s = hub->subs;
 		hub->subs = s->next;
@@ -280,6 +283,7 @@ int hub_wakeup_fd(const hub_t *hub) { return worker_fd(hub->worker); }
 int hub_tick(hub_t *hub)
 {
 	int64_t now = gh_now_ms();
+	int alert_ms;
 
 	worker_drain(hub->worker);
 
@@ -297,11 +301,14 @@ int hub_tick(hub_t *hub)
 		hub->sched_dirty = 0;
 		hub_schedule(hub, now);
 	}
+	alert_ms = hub_alert_tick(hub, gh_now_ms());
 	if (hub->work_due || hub->sched_dirty)
 		return 0;
 	{
 		int64_t next = hub->next_probe < hub->next_gpu_poll ? hub->next_probe : hub->next_gpu_poll;
 		int64_t d = next - gh_now_ms();
+		if (d > alert_ms)
+			d = alert_ms;
 		return d < 0 ? 0 : d > 1000 ? 1000 : (int)d;
 	}
 }

@@ -54,7 +54,8 @@ struct hub {
 	int n_pending;
 	int in_txn;
 
-	gh_worker_t *worker;                 /* blocking work (workspace starts) */
+	gh_worker_t *worker;                 /* blocking work (workspace starts, alert notices) */
+	struct hub_alerts *alerts;           /* hub_alert.c; NULL when alerts are off */
 	sched_t *sched;                      /* scheduler state, reused each pass */
 	sched_policy_t policy;
 
@@ -96,6 +97,16 @@ int hub_sched_open(hub_t *hub);
 /* (Re)builds the policy from the configuration's sched.* keys. */
 void hub_sched_configure(hub_t *hub);
 void hub_sched_close(hub_t *hub);
+
+/* hub_alert.c */
+int hub_alert_open(hub_t *hub, char *errmsg, size_t errlen);
+/* After the worker pool is gone (its done callbacks use the alerts). */
+void hub_alert_close(hub_t *hub);
+/* Runs the rules when due and hands due notices to the worker pool;
+ * returns the ms until it wants to run again. */
+int hub_alert_tick(hub_t *hub, int64_t now);
+/* Marks GPU index quarantined after XID xid and tells its sessions. */
+void hub_gpu_quarantine(hub_t *hub, int index, int xid);
 
 /* hub_ident.c */
 int hub_ident_load(hub_t *hub);
