@@ -82,8 +82,8 @@ int cli_cmd_alerts(cli_ctx_t *c, const cli_args_t *a)
 	json_array_foreach(items, i, al) {
 		char name[64], state[16], sev[16], since[32], labels[256], summary[400], notices[256], raw[400];
 		cli_text_clean(cli_jstr(al, "name", "?", raw, sizeof(raw)), name, sizeof(name));
-		cli_jstr(al, "state", "?", state, sizeof(state));
-		cli_jstr(al, "severity", "?", sev, sizeof(sev));
+		cli_text_clean(cli_jstr(al, "state", "?", raw, sizeof(raw)), state, sizeof(state));
+		cli_text_clean(cli_jstr(al, "severity", "?", raw, sizeof(raw)), sev, sizeof(sev));
 		cli_fmt_since(json_object_get(al, "starts_at"), gh_now_ms(), since, sizeof(since));
 		labels_cell(al, raw, sizeof(raw));
 		cli_text_clean(raw, labels, sizeof(labels));
@@ -95,7 +95,7 @@ int cli_cmd_alerts(cli_ctx_t *c, const cli_args_t *a)
 	cli_table_free(&t);
 out:
 	cli_resp_free(&r);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 int cli_cmd_unquarantine(cli_ctx_t *c, const cli_args_t *a)
