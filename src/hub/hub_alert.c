@@ -6,8 +6,9 @@
  * hub's in-memory state (no I/O but one statvfs), reporting each condition
  * that holds to the alert engine (alert/alert.c), which deduplicates,
  * resolves and decides which sink owes which notice. Notices are sent on
- * a worker thread (a blocking libcurl transfer each) and the outcome comes
- * back to the loop in send_done().
+ * a worker thread (a blocking libcurl transfer each, one at a time) and
+ * the outcome comes back to the loop in send_done(), which asks for
+ * another tick so the next notice goes out at once.
  *
  *   alert             | condition (0 in its key turns it off)              | labels
  *   ------------------+---------------------------------------------------+----------------
@@ -47,7 +48,9 @@
 #include <sys/statvfs.h>
 
 #define FAILS_MAX 512                /* failures remembered for the rate rules */
-#define DUE_BATCH 16
+/* Alert notices on the shared worker pool at once: one, so a sink that
+ * hangs until its timeout never holds back a workspace start. */
+#define SEND_MAX 1
 
 typedef struct {
 	int64_t ts;
@@ -94,6 +97,7 @@ static void send_done(void *ctx, void *arg)
 
 	if (A)
 		A->in_flight--;
+	hub->work_due = 1; /* the next notice, or a retry, may be due */
 	if (j->notice.alert_id == 0) {
 		if (j->msg->ok)
 			GH_INFO("%s sent by e-mail", j->label);
@@ -112,7 +116,6 @@ static void send_done(void *ctx, void *arg)
 			GH_ERROR("alert %s: %s notice to %s failed (%s); giving up after %d attempts", j->label,
 			         j->notice.resolved ? "resolved" : "firing", sink, j->msg->error,
 			         alert_policy(A->eng)->retry_attempts);
-		hub->work_due = 1; /* a retry or a queued notice may be due */
 	}
 	alert_msg_free(j->msg);
 	free(j);
@@ -147,18 +150,17 @@ static void submit(hub_t *hub, const alert_notice_t *n, const char *label, alert
 static void dispatch(hub_t *hub, int64_t now)
 {
 	struct hub_alerts *A = hub->alerts;
-	alert_notice_t due[DUE_BATCH];
+	alert_notice_t due[SEND_MAX];
 	int n, i;
 
-	while ((n = alert_due(A->eng, now, due, DUE_BATCH)) > 0) {
-		for (i = 0; i < n; i++) {
-			const alert_t *a = alert_find(A->eng, due[i].alert_id);
-			char label[96];
-			snprintf(label, sizeof(label), "%s (fingerprint %s)", a->spec.name, a->fingerprint);
-			submit(hub, &due[i], label, alert_msg_for(&A->sinks, due[i].sink, a, due[i].resolved, now));
-		}
-		if (n < DUE_BATCH)
-			break;
+	if (A->in_flight >= SEND_MAX)
+		return;
+	n = alert_due(A->eng, now, due, SEND_MAX - A->in_flight);
+	for (i = 0; i < n; i++) {
+		const alert_t *a = alert_find(A->eng, due[i].alert_id);
+		char label[96];
+		snprintf(label, sizeof(label), "%s (fingerprint %s)", a->spec.name, a->fingerprint);
+		submit(hub, &due[i], label, alert_msg_for(&A->sinks, due[i].sink, a, due[i].resolved, now));
 	}
 }
 
@@ -586,7 +588,7 @@ int hub_alert_tick(hub_t *hub, int64_t now)
 	}
 	dispatch(hub, now);
 	next = A->next_eval - now;
-	d = alert_next_due(A->eng, now);
+	d = A->in_flight >= SEND_MAX ? -1 : alert_next_due(A->eng, now);
 	if (d >= 0 && d < next)
 		next = d;
 	return next < 0 ? 0 : next > 1000 ? 1000 : (int)next;

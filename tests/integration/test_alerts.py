@@ -268,6 +268,40 @@ alerts:
         mail.close()
 
 
+def test_smtp_tls_policy(daemon_factory, tmp_path):
+    """A local relay without STARTTLS: `auto` sends in the clear, `required`
+    refuses to (the failure is logged and counted, nothing is delivered)."""
+    mail = MailSink("unused", "unused")
+    try:
+        for policy, delivered in (("auto", True), ("required", False)):
+            sub = tmp_path / policy
+            sub.mkdir()
+            d = start_hub(daemon_factory, sub, f"""
+alerts:
+  eval_interval_ms: 100
+  retry_initial_ms: 50
+  retry_max_ms: 50
+  retry_attempts: 2
+  smtp_url: smtp://127.0.0.1:{mail.port}
+  smtp_tls: {policy}
+  smtp_to: ops-{policy}@lab.example
+""")
+            admin = Api(d, ADMIN_TOKEN)
+            assert admin.post("/gpus/0/fault", json={"type": "xid", "xid": 43}).status_code == 200
+            if delivered:
+                m = wait_for(lambda: mail.to("ops-auto@lab.example"), 15, what="mail over plain SMTP")[0]
+                assert "GpuXidError" in m["Subject"]
+            else:
+                st = wait_for(lambda: (lambda s: s if s["dropped"] >= 1 else None)(
+                    {x["name"]: x for x in alerts(admin)["sinks"]}["email"]), 15, what="dropped mail")
+                assert st["failed"] == 2 and st["sent"] == 0, st
+                assert "giving up after 2 attempts" in d.log()
+                assert mail.to("ops-required@lab.example") == []
+            d.finish()
+    finally:
+        mail.close()
+
+
 # --------------------------------------------------------------------------
 # dedup, retry with backoff, repeat
 
