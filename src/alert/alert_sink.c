@@ -18,6 +18,7 @@
  */
 #include "alert/alert_sink.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <curl/curl.h>
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,12 +43,17 @@ static int read_secret(const char *key, const char *file, const char *env, char 
 	out[0] = '\0';
 	if (file[0]) {
 		char buf[ALERT_URL_MAX + 2];
+		struct stat st;
 		ssize_t n;
+		size_t len;
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			snprintf(errmsg, errlen, "alerts.%s_file: cannot open %s: %s", key, file, strerror(errno));
 			return GH_ECONFIG;
 		}
+		if (fstat(fd, &st) == 0 && (st.st_mode & S_IROTH))
+			GH_WARN("alerts.%s_file: %s is readable by every user of this machine; make it mode 0600", key,
+			        file);
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 		if (n < 0) {
@@ -54,12 +61,13 @@ static int read_secret(const char *key, const char *file, const char *env, char 
 			return GH_ECONFIG;
 		}
 		buf[n] = '\0';
-		buf[strcspn(buf, "\r\n")] = '\0';
-		while (n > 0 && (buf[strlen(buf) - 1] == ' ' || buf[strlen(buf) - 1] == '\t'))
-			buf[strlen(buf) - 1] = '\0', n--;
-		if (!buf[0] || strlen(buf) >= outlen) {
-			snprintf(errmsg, errlen, "alerts.%s_file: %s is %s", key, file,
-			         buf[0] ? "too long" : "empty");
+		len = strcspn(buf, "\r\n");
+		while (len > 0 && (buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+			len--;
+		buf[len] = '\0';
+		if (len == 0 || len >= outlen) {
+			memset(buf, 0, sizeof(buf));
+			snprintf(errmsg, errlen, "alerts.%s_file: %s is %s", key, file, len ? "too long" : "empty");
 			return GH_ECONFIG;
 		}
 		gh_strlcpy(out, buf, outlen);

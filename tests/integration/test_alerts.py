@@ -512,6 +512,43 @@ alerts:
     assert p.returncode == 2, (p.stdout, p.stderr)
 
 
+def report_gpu_use(daemon, lines):
+    """Reports GPU use for this test process the way a workspace does on the
+    simulated inventory (docs/gpu.md): a file named after our pid."""
+    d = os.path.join(daemon.data_dir, "gpu-sim", "reports")
+    os.makedirs(d, exist_ok=True)
+    tmp = os.path.join(d, f".{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        f.write("".join(l + "\n" for l in lines))
+    os.replace(tmp, os.path.join(d, str(os.getpid())))
+
+
+def test_telemetry_rules(daemon_factory, tmp_path):
+    d = start_hub(daemon_factory, tmp_path, """
+gpus:
+  poll_interval_ms: 100
+alerts:
+  eval_interval_ms: 100
+  memory_idle_mib: 1000
+  memory_idle_s: 1
+  temperature_c: 75
+  throttle_s: 1
+""")
+    admin = Api(d, ADMIN_TOKEN)
+    # GPU 0 holds 2 GiB doing nothing; GPU 1 runs flat out (80 C on the sim model)
+    report_gpu_use(d, ["gpu=0 util=0 mem_mib=2048", "gpu=1 util=100 mem_mib=100"])
+    m = wait_for(lambda: find_alert(admin, "GpuMemoryIdle", "firing", gpu="0"), 10, what="GpuMemoryIdle")
+    assert "2048 MiB" in m["summary"], m
+    t = wait_for(lambda: find_alert(admin, "GpuThrottling", "firing", gpu="1"), 10, what="GpuThrottling")
+    assert "80 C" in t["summary"], t
+    assert not find_alert(admin, "GpuMemoryIdle", gpu="1") and not find_alert(admin, "GpuThrottling", gpu="0")
+    # the work moves: GPU 0 busy, GPU 1 cool and empty; both alerts resolve
+    report_gpu_use(d, ["gpu=0 util=50 mem_mib=2048"])
+    wait_for(lambda: find_alert(admin, "GpuMemoryIdle", "resolved", gpu="0"), 10, what="GpuMemoryIdle resolved")
+    wait_for(lambda: find_alert(admin, "GpuThrottling", "resolved", gpu="1"), 10, what="GpuThrottling resolved")
+    report_gpu_use(d, [])
+
+
 def test_alerts_off(daemon_factory, tmp_path):
     d = start_hub(daemon_factory, tmp_path, "alerts:\n  enabled: false\n")
     admin = Api(d, ADMIN_TOKEN)
