@@ -213,6 +213,7 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		snprintf(errmsg, errlen, "cannot initialise an empty store: %s", gh_strerror(rc));
 		goto fail;
 	}
+	hub_quarantine_restore(hub);
 	hub_reconcile(hub);
 	if ((rc = hub_alert_open(hub, errmsg, errlen)))
 		goto fail;
@@ -357,11 +358,10 @@ void hub_txn_rollback(hub_t *hub)
 	hub->n_pending = 0;
 }
 
-int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
-             int percent, const char *fmt, ...)
+static int emit_v(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
+                  int percent, const char *data, const char *fmt, va_list ap)
 {
 	gh_event_t ev;
-	va_list ap;
 	int rc;
 
 	memset(&ev, 0, sizeof(ev));
@@ -371,9 +371,9 @@ int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, 
 	gh_strlcpy(ev.type, type, sizeof(ev.type));
 	ev.state = state;
 	ev.percent = percent;
-	va_start(ap, fmt);
+	if (data)
+		gh_strlcpy(ev.data, data, sizeof(ev.data));
 	vsnprintf(ev.message, sizeof(ev.message), fmt, ap);
-	va_end(ap);
 	rc = store_event_append(hub->store, &ev);
 	if (rc)
 		return rc;
@@ -384,6 +384,29 @@ int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, 
 		notify(hub, &ev);
 	}
 	return 0;
+}
+
+int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
+             int percent, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = emit_v(hub, session_id, user_id, type, state, percent, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int hub_emit_data(hub_t *hub, int64_t user_id, const char *type, const char *data, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = emit_v(hub, 0, user_id, type, 0, -1, data, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 hub_sub_t *hub_subscribe(hub_t *hub, int64_t session_id, hub_event_fn fn, void *ctx)

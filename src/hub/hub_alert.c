@@ -33,13 +33,18 @@
  * scheduler then treats it as disabled, so no new allocation lands on it,
  * and every session holding it gets a notice. An admin lifts it (API/CLI),
  * which clears the device's fault marks too; the next round resolves the
- * alert. A CLEARED event from the GPU source lifts it as well.
+ * alert. A CLEARED event from the GPU source lifts it as well. Both ends
+ * are events in the store (gpu.quarantined / gpu.unquarantined, with the
+ * GPU's UUID in their data), replayed at start, so a quarantine survives a
+ * restart of the daemon.
  */
 #include "hub/hub_int.h"
 #include "alert/alert_sink.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+
+#include <jansson.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -206,6 +211,12 @@ void hub_gpu_quarantine(hub_t *hub, int index, int xid)
 	if (was)
 		return;
 	g->quarantined_at = gh_now_ms();
+	{
+		char data[160];
+		snprintf(data, sizeof(data), "{\"gpu\":%d,\"uuid\":\"%s\",\"xid\":%d}", index, g->info.uuid, xid);
+		hub_emit_data(hub, 0, "gpu.quarantined", data, "GPU %d (%s) quarantined after XID %d", index,
+		              g->info.uuid, xid);
+	}
 	for (int i = 0; i < hub->n_sessions; i++) {
 		const hub_session_t *hs = &hub->sessions[i];
 		for (int k = 0; k < hs->n_allocs; k++) {
@@ -223,6 +234,84 @@ void hub_gpu_quarantine(hub_t *hub, int index, int xid)
 	hub->work_due = 1;
 }
 
+/* Clears the quarantine of GPU index and records who lifted it. */
+static void lift(hub_t *hub, int index, int64_t actor_id, const char *who)
+{
+	hub_gpu_t *g = &hub->gpus[index];
+	char data[160];
+
+	g->quarantined = 0;
+	g->quarantine_xid = 0;
+	g->quarantined_at = 0;
+	snprintf(data, sizeof(data), "{\"gpu\":%d,\"uuid\":\"%s\"}", index, g->info.uuid);
+	hub_emit_data(hub, actor_id, "gpu.unquarantined", data, "GPU %d (%s) quarantine lifted by %s", index,
+	              g->info.uuid, who);
+	GH_INFO("GPU %d quarantine lifted by %s", index, who);
+	hub->sched_dirty = 1;
+	if (hub->alerts)
+		hub->alerts->next_eval = 0;
+}
+
+void hub_gpu_quarantine_cleared(hub_t *hub, int index)
+{
+	if (hub->gpus[index].quarantined)
+		lift(hub, index, 0, "the GPU source (fault cleared)");
+}
+
+typedef struct {
+	hub_t *hub;
+	int *state;                      /* per GPU: 0 none, else xid (-1: unknown xid) */
+	int64_t *since;
+} replay_t;
+
+static int replay_event(void *ctx, const gh_event_t *ev)
+{
+	replay_t *r = ctx;
+	int q = strcmp(ev->type, "gpu.quarantined") == 0;
+	json_t *d;
+	const char *uuid;
+
+	if (!q && strcmp(ev->type, "gpu.unquarantined") != 0)
+		return 0;
+	d = json_loads(ev->data, 0, NULL);
+	uuid = json_string_value(json_object_get(d, "uuid"));
+	for (int i = 0; uuid && i < r->hub->n_gpus; i++) {
+		if (strcmp(r->hub->gpus[i].info.uuid, uuid) != 0)
+			continue;
+		r->state[i] = q ? (int)json_integer_value(json_object_get(d, "xid")) : 0;
+		if (q && r->state[i] <= 0)
+			r->state[i] = -1;
+		r->since[i] = ev->ts;
+	}
+	json_decref(d);
+	return 0;
+}
+
+void hub_quarantine_restore(hub_t *hub)
+{
+	replay_t r = { hub, calloc((size_t)hub->n_gpus + 1, sizeof(int)),
+	               calloc((size_t)hub->n_gpus + 1, sizeof(int64_t)) };
+
+	if (!r.state || !r.since) {
+		GH_ERROR("out of memory restoring GPU quarantines; none restored");
+	} else if (hub_events_list(hub, 0, 0, 0, replay_event, &r) != 0) {
+		GH_ERROR("cannot read the events that record GPU quarantines; none restored");
+	} else {
+		for (int i = 0; i < hub->n_gpus; i++) {
+			hub_gpu_t *g = &hub->gpus[i];
+			if (!r.state[i])
+				continue;
+			g->quarantined = 1;
+			g->quarantine_xid = r.state[i] > 0 ? r.state[i] : 0;
+			g->quarantined_at = r.since[i];
+			GH_WARN("GPU %d (%s) is still quarantined after XID %d; lift it with 'gpuhub unquarantine %d'", i,
+			        g->info.uuid, g->quarantine_xid, i);
+		}
+	}
+	free(r.state);
+	free(r.since);
+}
+
 int hub_gpu_unquarantine(hub_t *hub, int index, int64_t actor_id, char *why, size_t whylen)
 {
 	hub_gpu_t *g;
@@ -236,21 +325,13 @@ int hub_gpu_unquarantine(hub_t *hub, int index, int64_t actor_id, char *why, siz
 		snprintf(why, whylen, "GPU %d is not quarantined", index);
 		return GH_ESTATE;
 	}
-	g->quarantined = 0;
-	g->quarantine_xid = 0;
-	g->quarantined_at = 0;
+	lift(hub, index, actor_id, actor ? actor->name : "the system");
 	/* clear the device's own fault marks too (real and simulated GPUs
 	 * both accept CLEARED); a lost GPU stays lost until it answers again */
 	rc = gpu_inject(hub->gpu, index, GH_GPU_EV_CLEARED, 0);
 	if (rc && rc != GH_EUNSUPPORTED)
 		GH_WARN("GPU %d: clearing its fault marks failed: %s", index, gh_strerror(rc));
 	hub_gpu_poll(hub, gh_now_ms());
-	hub_emit(hub, 0, actor_id, "gpu.unquarantined", 0, -1, "GPU %d (%s) quarantine lifted by %s", index,
-	         g->info.uuid, actor ? actor->name : "the system");
-	GH_INFO("GPU %d quarantine lifted by %s", index, actor ? actor->name : "the system");
-	hub->sched_dirty = 1;
-	if (hub->alerts)
-		hub->alerts->next_eval = 0;
 	return 0;
 }
 

@@ -73,6 +73,9 @@ void hub_txn_rollback(hub_t *hub);
 /* Records an event (inside the open transaction, or its own). */
 int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
              int percent, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* An event about no session that carries data (a JSON object text). */
+int hub_emit_data(hub_t *hub, int64_t user_id, const char *type, const char *data, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* hub_sess.c */
 hub_session_t *hub_session_mut(hub_t *hub, int64_t id);
@@ -107,6 +110,11 @@ void hub_alert_close(hub_t *hub);
 int hub_alert_tick(hub_t *hub, int64_t now);
 /* Marks GPU index quarantined after XID xid and tells its sessions. */
 void hub_gpu_quarantine(hub_t *hub, int index, int xid);
+/* A CLEARED event from the GPU source lifts a quarantine too. */
+void hub_gpu_quarantine_cleared(hub_t *hub, int index);
+/* Quarantines survive a restart: replays the gpu.quarantined and
+ * gpu.unquarantined events of the store (GPUs matched by UUID). */
+void hub_quarantine_restore(hub_t *hub);
 
 /* hub_ident.c */
 int hub_ident_load(hub_t *hub);

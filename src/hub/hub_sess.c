@@ -934,10 +934,8 @@ static void gpu_event(hub_t *hub, const gh_gpu_event_t *ev)
 		g->tel.healthy = 1;
 		g->tel.lost = 0;
 		g->tel.last_xid = 0;
-		g->quarantined = 0;
-		g->quarantine_xid = 0;
-		g->quarantined_at = 0;
 		hub_emit(hub, 0, 0, "gpu.cleared", 0, -1, "GPU %d is healthy again", ev->gpu_index);
+		hub_gpu_quarantine_cleared(hub, ev->gpu_index);
 		hub->sched_dirty = 1;
 		break;
 	}

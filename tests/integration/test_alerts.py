@@ -549,6 +549,28 @@ alerts:
     report_gpu_use(d, [])
 
 
+def test_quarantine_survives_restart(daemon_factory, tmp_path):
+    d = start_hub(daemon_factory, tmp_path, "alerts:\n  eval_interval_ms: 100\n", gpus="sim:2xA100-80GB")
+    admin = Api(d, ADMIN_TOKEN)
+    dave = create_user(admin, d, "dave")
+    assert admin.post("/gpus/1/fault", json={"type": "xid", "xid": 62}).status_code == 200
+    d.restart()
+    assert "GPU 1 (GPU-sim-0000-0000-0000-000000000001) is still quarantined after XID 62" in d.log()
+    g = admin.get("/gpus").json()["items"][1]
+    assert g["quarantined"] is True and g["quarantined_at"], g
+    a = wait_for(lambda: find_alert(admin, "GpuXidError", "firing", gpu="1"), 10, what="alert after restart")
+    assert a["labels"]["xid"] == "62", a
+    first = wait_state(dave.api, launch(dave.api, "a")["id"], "running")
+    assert gpu_of(first) == 0
+    second = launch(dave.api, "b")
+    assert second["state"] == "queued"
+    assert admin.post("/gpus/1/unquarantine").status_code == 200
+    assert gpu_of(wait_state(dave.api, second["id"], "running")) == 1
+    d.restart()
+    assert admin.get("/gpus").json()["items"][1]["quarantined"] is False
+    assert "still quarantined" not in d.log()
+
+
 def test_alerts_off(daemon_factory, tmp_path):
     d = start_hub(daemon_factory, tmp_path, "alerts:\n  enabled: false\n")
     admin = Api(d, ADMIN_TOKEN)
