@@ -68,6 +68,7 @@ typedef struct {
 typedef struct {
 	uint64_t id;                     /* grows with every new alert */
 	char fingerprint[17];            /* 16 hex digits of name + sorted labels */
+	uint64_t fp;                     /* the same as a number (the index's key) */
 	alert_spec_t spec;
 	int firing;
 	int64_t starts_at, ends_at;      /* ends_at 0 while firing */

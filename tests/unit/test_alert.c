@@ -249,6 +249,43 @@ static void test_no_sinks_and_forgetting(void **st)
 	alert_engine_destroy(e);
 }
 
+/* Many alerts, removals shifting the array: the fingerprint index must
+ * keep finding each alert (one alert per condition, never two). */
+static void test_many_alerts(void **st)
+{
+	alert_policy_t p = policy(0);
+	alert_engine_t *e;
+	alert_spec_t s[300];
+	int i, j;
+	(void)st;
+
+	assert_int_equal(alert_engine_create(&e, &p), 0);
+	for (i = 0; i < 300; i++)
+		s[i] = xid(i);
+	round_of(e, T0, s, 300);
+	round_of(e, T0 + 1, s, 300);
+	assert_int_equal(alert_count(e), 300);
+	/* the odd half resolves; all but the two newest resolved are forgotten */
+	alert_round_begin(e);
+	for (i = 0; i < 300; i += 2)
+		alert_observe(e, &s[i], T0 + 2);
+	alert_round_end(e, T0 + 2);
+	assert_int_equal(alert_count(e), 152);
+	/* everything comes back: still one alert per fingerprint */
+	round_of(e, T0 + 3, s, 300);
+	round_of(e, T0 + 4, s, 300);
+	assert_int_equal(alert_count(e), 300);
+	for (i = 0; i < alert_count(e); i++) {
+		assert_true(alert_at(e, i)->firing);
+		for (j = i + 1; j < alert_count(e); j++)
+			assert_string_not_equal(alert_at(e, i)->fingerprint, alert_at(e, j)->fingerprint);
+	}
+	/* the even ones kept their ids and start times */
+	assert_int_equal(alert_at(e, 0)->id, 1);
+	assert_int_equal(alert_at(e, 0)->starts_at, T0);
+	alert_engine_destroy(e);
+}
+
 static void test_payloads(void **st)
 {
 	alert_policy_t p = policy(SLACK);
@@ -315,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_repeat_interval),
 		cmocka_unit_test(test_retry_backoff_and_give_up),
 		cmocka_unit_test(test_no_sinks_and_forgetting),
+		cmocka_unit_test(test_many_alerts),
 		cmocka_unit_test(test_payloads),
 	};
 	gh_log_setup(GH_LOG_TEXT, GH_LOG_WARN);
