@@ -25,7 +25,7 @@ results=bench/RESULTS.md
 	printf -- '- machine: %s CPUs, %s\n' "$(nproc)" \
 		"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 	printf -- '- commit: %s%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-		"$(git diff --quiet -- src/alert bench 2>/dev/null || echo ' (with uncommitted changes)')"
+		"$(git diff --quiet -- src/alert bench/alert_bench.c bench/alert_bench.sh 2>/dev/null || echo ' (with uncommitted changes)')"
 	printf -- '- load average at the start: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf '```\n'
 	cat "$out.txt"
