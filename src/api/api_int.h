@@ -79,6 +79,10 @@ const char *api_session_view(hub_t *hub, const hub_session_t *hs);
 json_t *api_event_json(const gh_event_t *ev);
 json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer);
 
+/* --- alerts and quarantine (api_alerts.c) --- */
+void api_h_alert_list(api_req_t *r);
+void api_h_gpu_unquarantine(api_req_t *r);
+
 /* --- the web page (api_web.c): 1 if it answered path --- */
 int api_web(h2o_req_t *req, const char *path);
 

@@ -116,6 +116,8 @@ json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer)
 	json_object_set_new(o, "temperature_c",
 	                    g->tel.temperature_c >= 0 ? json_integer(g->tel.temperature_c) : json_null());
 	json_object_set_new(o, "power_w", g->tel.power_w >= 0 ? json_integer(g->tel.power_w) : json_null());
+	json_object_set_new(o, "quarantined", json_boolean(g->quarantined));
+	json_object_set_new(o, "quarantined_at", api_time(g->quarantined ? g->quarantined_at : 0));
 	json_object_set_new(o, "allocations", allocs);
 	return o;
 }

@@ -714,6 +714,8 @@ const api_route_t api_routes[] = {
 	{"POST", "/snapshots/{id}/restore", AUTH_USER, 1, api_snap_restore},
 	{"GET", "/gpus", AUTH_USER, 0, h_gpu_list},
 	{"POST", "/gpus/{index}/fault", AUTH_ADMIN, 1, h_gpu_fault},
+	{"POST", "/gpus/{index}/unquarantine", AUTH_ADMIN, 0, api_h_gpu_unquarantine},
+	{"GET", "/alerts", AUTH_ADMIN, 0, api_h_alert_list},
 	{"GET", "/users", AUTH_ADMIN, 0, h_user_list},
 	{"POST", "/users", AUTH_ADMIN, 1, h_user_create},
 	{"GET", "/users/{name}", AUTH_USER, 0, h_user_get},

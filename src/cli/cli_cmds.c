@@ -158,6 +158,33 @@ const cli_cmd_t cli_cmds[] = {
 	  "Examples:\n"
 	  "  gpuhub gpus\n"
 	  "  gpuhub gpus -o json\n" },
+	{ NULL, "unquarantine", cli_cmd_unquarantine, "", 1, 1, 0,
+	  "lift the XID quarantine of a GPU (admins)",
+	  "Usage: gpuhub unquarantine INDEX\n"
+	  "\n"
+	  "A GPU that reported an XID error is quarantined: no new session is\n"
+	  "placed on it and an alert fires. After checking the GPU, this lifts the\n"
+	  "quarantine and clears its fault marks; the alert resolves and waiting\n"
+	  "sessions may be placed on it. INDEX is the GPU's index in 'gpuhub gpus'.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub unquarantine 2\n"
+	  "  gpuhub unquarantine 2 -o json\n" },
+	{ NULL, "alerts", cli_cmd_alerts, "a|all,resolved", 0, 0, 0,
+	  "list firing alerts and where they were sent (admins)",
+	  "Usage: gpuhub alerts [--all | --resolved]\n"
+	  "\n"
+	  "Lists the hub's alerts, newest first: NAME STATE SEVERITY SINCE LABELS\n"
+	  "SUMMARY NOTICES. NOTICES tells, per configured sink (slack, webhook,\n"
+	  "email, alertmanager), whether the notice was sent or is being retried.\n"
+	  "\n"
+	  "  -a, --all          firing and recently resolved alerts\n"
+	  "      --resolved     only resolved alerts\n"
+	  "  -q                 only fingerprints\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub alerts\n"
+	  "  gpuhub alerts --all -o json\n" },
 	{ "env", "ls", cli_cmd_env_ls, "", 0, 0, 0,
 	  "list environments",
 	  "Usage: gpuhub env ls\n"

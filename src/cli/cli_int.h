@@ -343,6 +343,8 @@ int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_rm(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_gpus(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_alerts(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_unquarantine(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_queue(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_usage(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_logs(cli_ctx_t *c, const cli_args_t *a);

@@ -66,6 +66,10 @@ typedef struct { char *token_file, *reclaim_horizon_s; } cfg_metrics_t;
 typedef struct { char *interval_s, *retention_days; } cfg_usage_t;
 
 typedef struct {
+	char *enabled, *eval_interval_ms, *gpu_idle_s, *memory_idle_mib, *memory_idle_s, *temperature_c, *power_w, *throttle_s, *crash_loop_failures, *crash_loop_window_s, *queue_wait_s, *disk_used_pct, *runtime_failures, *runtime_failure_window_s, *repeat_interval_s, *retry_initial_ms, *retry_max_ms, *retry_attempts, *send_timeout_s, *slack_url_file, *slack_url_env, *webhook_url_file, *webhook_url_env, *alertmanager_url, *smtp_url, *smtp_tls, *smtp_from, *smtp_to, *smtp_user, *smtp_password_file, *smtp_password_env, *email_users;
+} cfg_alerts_t;
+
+typedef struct {
 	char *listen, *data_dir, *public_url;
 	cfg_log_t *log;
 	cfg_gpus_t *gpus;
@@ -78,6 +82,7 @@ typedef struct {
 	cfg_snapshots_t *snapshots;
 	cfg_metrics_t *metrics;
 	cfg_usage_t *usage;
+	cfg_alerts_t *alerts;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -151,6 +156,41 @@ static const cyaml_schema_field_t cfg_usage_fields[] = {
 	CFG_LEAF("retention_days", cfg_usage_t, retention_days, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_alerts_fields[] = {
+	CFG_LEAF("enabled", cfg_alerts_t, enabled, CYAML_UNLIMITED),
+	CFG_LEAF("eval_interval_ms", cfg_alerts_t, eval_interval_ms, CYAML_UNLIMITED),
+	CFG_LEAF("gpu_idle_s", cfg_alerts_t, gpu_idle_s, CYAML_UNLIMITED),
+	CFG_LEAF("memory_idle_mib", cfg_alerts_t, memory_idle_mib, CYAML_UNLIMITED),
+	CFG_LEAF("memory_idle_s", cfg_alerts_t, memory_idle_s, CYAML_UNLIMITED),
+	CFG_LEAF("temperature_c", cfg_alerts_t, temperature_c, CYAML_UNLIMITED),
+	CFG_LEAF("power_w", cfg_alerts_t, power_w, CYAML_UNLIMITED),
+	CFG_LEAF("throttle_s", cfg_alerts_t, throttle_s, CYAML_UNLIMITED),
+	CFG_LEAF("crash_loop_failures", cfg_alerts_t, crash_loop_failures, CYAML_UNLIMITED),
+	CFG_LEAF("crash_loop_window_s", cfg_alerts_t, crash_loop_window_s, CYAML_UNLIMITED),
+	CFG_LEAF("queue_wait_s", cfg_alerts_t, queue_wait_s, CYAML_UNLIMITED),
+	CFG_LEAF("disk_used_pct", cfg_alerts_t, disk_used_pct, CYAML_UNLIMITED),
+	CFG_LEAF("runtime_failures", cfg_alerts_t, runtime_failures, CYAML_UNLIMITED),
+	CFG_LEAF("runtime_failure_window_s", cfg_alerts_t, runtime_failure_window_s, CYAML_UNLIMITED),
+	CFG_LEAF("repeat_interval_s", cfg_alerts_t, repeat_interval_s, CYAML_UNLIMITED),
+	CFG_LEAF("retry_initial_ms", cfg_alerts_t, retry_initial_ms, CYAML_UNLIMITED),
+	CFG_LEAF("retry_max_ms", cfg_alerts_t, retry_max_ms, CYAML_UNLIMITED),
+	CFG_LEAF("retry_attempts", cfg_alerts_t, retry_attempts, CYAML_UNLIMITED),
+	CFG_LEAF("send_timeout_s", cfg_alerts_t, send_timeout_s, CYAML_UNLIMITED),
+	CFG_LEAF("slack_url_file", cfg_alerts_t, slack_url_file, CFG_LEN(alert_slack_url_file)),
+	CFG_LEAF("slack_url_env", cfg_alerts_t, slack_url_env, CFG_LEN(alert_slack_url_env)),
+	CFG_LEAF("webhook_url_file", cfg_alerts_t, webhook_url_file, CFG_LEN(alert_webhook_url_file)),
+	CFG_LEAF("webhook_url_env", cfg_alerts_t, webhook_url_env, CFG_LEN(alert_webhook_url_env)),
+	CFG_LEAF("alertmanager_url", cfg_alerts_t, alertmanager_url, CFG_LEN(alert_am_url)),
+	CFG_LEAF("smtp_url", cfg_alerts_t, smtp_url, CFG_LEN(alert_smtp_url)),
+	CFG_LEAF("smtp_tls", cfg_alerts_t, smtp_tls, CFG_LEN(alert_smtp_tls)),
+	CFG_LEAF("smtp_from", cfg_alerts_t, smtp_from, CFG_LEN(alert_smtp_from)),
+	CFG_LEAF("smtp_to", cfg_alerts_t, smtp_to, CFG_LEN(alert_smtp_to)),
+	CFG_LEAF("smtp_user", cfg_alerts_t, smtp_user, CFG_LEN(alert_smtp_user)),
+	CFG_LEAF("smtp_password_file", cfg_alerts_t, smtp_password_file, CFG_LEN(alert_smtp_password_file)),
+	CFG_LEAF("smtp_password_env", cfg_alerts_t, smtp_password_env, CFG_LEN(alert_smtp_password_env)),
+	CFG_LEAF("email_users", cfg_alerts_t, email_users, CYAML_UNLIMITED),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -166,6 +206,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("snapshots", snapshots, cfg_snapshots_fields),
 	CFG_SECTION("metrics", metrics, cfg_metrics_fields),
 	CFG_SECTION("usage", usage, cfg_usage_fields),
+	CFG_SECTION("alerts", alerts, cfg_alerts_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -222,6 +263,38 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("usage.interval_s", CFG_INT, CFG_S_USAGE, cfg_usage_t, interval_s, usage_interval_s, 1, 3600, 1),
 	CFG_KEY("usage.retention_days", CFG_INT, CFG_S_USAGE, cfg_usage_t, retention_days,
 		usage_retention_days, 1, 36500, 1),
+	CFG_KEY("alerts.enabled", CFG_BOOL, CFG_S_ALERTS, cfg_alerts_t, enabled, alerts_enabled, 0, 1, 0),
+	CFG_KEY("alerts.eval_interval_ms", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, eval_interval_ms, alert_eval_ms, 100, 600000, 0),
+	CFG_KEY("alerts.gpu_idle_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, gpu_idle_s, alert_gpu_idle_s, 0, 604800, 0),
+	CFG_KEY("alerts.memory_idle_mib", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, memory_idle_mib, alert_memory_idle_mib, 1, 16777216, 0),
+	CFG_KEY("alerts.memory_idle_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, memory_idle_s, alert_memory_idle_s, 0, 604800, 0),
+	CFG_KEY("alerts.temperature_c", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, temperature_c, alert_temperature_c, 0, 200, 0),
+	CFG_KEY("alerts.power_w", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, power_w, alert_power_w, 0, 10000, 0),
+	CFG_KEY("alerts.throttle_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, throttle_s, alert_throttle_s, 0, 86400, 0),
+	CFG_KEY("alerts.crash_loop_failures", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, crash_loop_failures, alert_crash_failures, 0, 1000, 0),
+	CFG_KEY("alerts.crash_loop_window_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, crash_loop_window_s, alert_crash_window_s, 1, 604800, 0),
+	CFG_KEY("alerts.queue_wait_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, queue_wait_s, alert_queue_wait_s, 0, 604800, 0),
+	CFG_KEY("alerts.disk_used_pct", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, disk_used_pct, alert_disk_used_pct, 0, 100, 0),
+	CFG_KEY("alerts.runtime_failures", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, runtime_failures, alert_rt_failures, 0, 100000, 0),
+	CFG_KEY("alerts.runtime_failure_window_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, runtime_failure_window_s, alert_rt_window_s, 1, 604800, 0),
+	CFG_KEY("alerts.repeat_interval_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, repeat_interval_s, alert_repeat_s, 1, 604800, 0),
+	CFG_KEY("alerts.retry_initial_ms", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, retry_initial_ms, alert_retry_initial_ms, 10, 3600000, 0),
+	CFG_KEY("alerts.retry_max_ms", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, retry_max_ms, alert_retry_max_ms, 10, 86400000, 0),
+	CFG_KEY("alerts.retry_attempts", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, retry_attempts, alert_retry_attempts, 1, 100, 0),
+	CFG_KEY("alerts.send_timeout_s", CFG_INT, CFG_S_ALERTS, cfg_alerts_t, send_timeout_s, alert_send_timeout_s, 1, 300, 0),
+	CFG_KEY("alerts.slack_url_file", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, slack_url_file, alert_slack_url_file, 0, 0, 0),
+	CFG_KEY("alerts.slack_url_env", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, slack_url_env, alert_slack_url_env, 0, 0, 0),
+	CFG_KEY("alerts.webhook_url_file", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, webhook_url_file, alert_webhook_url_file, 0, 0, 0),
+	CFG_KEY("alerts.webhook_url_env", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, webhook_url_env, alert_webhook_url_env, 0, 0, 0),
+	CFG_KEY("alerts.alertmanager_url", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, alertmanager_url, alert_am_url, 0, 0, 0),
+	CFG_KEY("alerts.smtp_url", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_url, alert_smtp_url, 0, 0, 0),
+	CFG_KEY("alerts.smtp_tls", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_tls, alert_smtp_tls, 0, 0, 0),
+	CFG_KEY("alerts.smtp_from", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_from, alert_smtp_from, 0, 0, 0),
+	CFG_KEY("alerts.smtp_to", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_to, alert_smtp_to, 0, 0, 0),
+	CFG_KEY("alerts.smtp_user", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_user, alert_smtp_user, 0, 0, 0),
+	CFG_KEY("alerts.smtp_password_file", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_password_file, alert_smtp_password_file, 0, 0, 0),
+	CFG_KEY("alerts.smtp_password_env", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_password_env, alert_smtp_password_env, 0, 0, 0),
+	CFG_KEY("alerts.email_users", CFG_BOOL, CFG_S_ALERTS, cfg_alerts_t, email_users, alert_email_users, 0, 1, 0),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -310,6 +383,7 @@ void config_defaults(gh_config_t *cfg)
 	cfg->metrics_reclaim_horizon_s = 3600;
 	cfg->usage_interval_s = 60;
 	cfg->usage_retention_days = 400;
+	config_alert_defaults(cfg);
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -440,6 +514,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_SNAPSHOTS] = d->snapshots;
 	sect[CFG_S_METRICS] = d->metrics;
 	sect[CFG_S_USAGE] = d->usage;
+	sect[CFG_S_ALERTS] = d->alerts;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;
@@ -648,6 +723,8 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	if (cfg->metrics_token_file[0] && access(cfg->metrics_token_file, R_OK) != 0)
 		return cfg_bad(errmsg, errlen, "metrics.token_file: cannot read '%s': %s",
 			       cfg->metrics_token_file, strerror(errno));
+	if (config_alert_validate(cfg, errmsg, errlen))
+		return GH_ECONFIG;
 	return cfg_ranges_ok(cfg, errmsg, errlen);
 }
 

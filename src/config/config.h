@@ -38,6 +38,8 @@
  *                                               per GPU when the hub ends a session early)
  *   usage.interval_s          usage_interval_s  60 (running sessions are booked this often)
  *   usage.retention_days      usage_retention_days 400 (older usage rows are pruned)
+ *   alerts.*                  alert_*           anomaly rules and alert sinks, see
+ *                                               docs/configuration.md ("alerts")
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
  * sessions.max_per_user, sched.*, snapshots.*, metrics.*, usage.*. The rest needs a restart (config_diff_restart()).
@@ -79,6 +81,40 @@ typedef struct {
 	int metrics_reclaim_horizon_s;
 	int usage_interval_s;
 	int usage_retention_days;
+	/* alerts.*: rules (0 turns a rule off) */
+	int alerts_enabled;
+	int alert_eval_ms;
+	int alert_gpu_idle_s;
+	int alert_memory_idle_mib;
+	int alert_memory_idle_s;
+	int alert_temperature_c;
+	int alert_power_w;
+	int alert_throttle_s;
+	int alert_crash_failures;
+	int alert_crash_window_s;
+	int alert_queue_wait_s;
+	int alert_disk_used_pct;
+	int alert_rt_failures;
+	int alert_rt_window_s;
+	/* alerts.*: delivery */
+	int alert_repeat_s;
+	int alert_retry_initial_ms;
+	int alert_retry_max_ms;
+	int alert_retry_attempts;
+	int alert_send_timeout_s;
+	char alert_slack_url_file[CONFIG_STR];
+	char alert_slack_url_env[64];
+	char alert_webhook_url_file[CONFIG_STR];
+	char alert_webhook_url_env[64];
+	char alert_am_url[CONFIG_STR];
+	char alert_smtp_url[CONFIG_STR];
+	char alert_smtp_tls[16];
+	char alert_smtp_from[CONFIG_STR];
+	char alert_smtp_to[CONFIG_STR];
+	char alert_smtp_user[CONFIG_STR];
+	char alert_smtp_password_file[CONFIG_STR];
+	char alert_smtp_password_env[64];
+	int alert_email_users;
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

@@ -22,7 +22,7 @@ typedef enum { CFG_TEXT, CFG_INT, CFG_LONG, CFG_BOOL } cfg_kind_t;
 typedef enum {
 	CFG_S_TOP, CFG_S_LOG, CFG_S_GPUS, CFG_S_STORE, CFG_S_RUNTIME,
 	CFG_S_HTTP, CFG_S_AUTH, CFG_S_SESSIONS, CFG_S_SCHED, CFG_S_SNAPSHOTS, CFG_S_METRICS,
-	CFG_S_USAGE, CFG_S_COUNT
+	CFG_S_USAGE, CFG_S_ALERTS, CFG_S_COUNT
 } cfg_sect_t;
 
 /* One leaf key of the file. */
@@ -85,5 +85,13 @@ int cfg_schema_error(cfg_load_t *L, cyaml_err_t err);
 void cfg_printable(const char *s, char *out, size_t outlen);
 /* "an integer", "true or false", "a string", "a mapping of keys"... */
 const char *cfg_kind_text(const char *path);
+
+/* ---- config_alerts.c ---- */
+
+/* Defaults of the alerts.* keys. */
+void config_alert_defaults(gh_config_t *cfg);
+/* Checks what ranges cannot: URLs, smtp_tls, a secret given two ways.
+ * 0 or GH_ECONFIG with "alerts.KEY: why" in errmsg. */
+int config_alert_validate(const gh_config_t *cfg, char *errmsg, size_t errlen);
 
 #endif

@@ -221,7 +221,10 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		snprintf(errmsg, errlen, "cannot initialise an empty store: %s", gh_strerror(rc));
 		goto fail;
 	}
+	hub_quarantine_restore(hub);
 	hub_reconcile(hub);
+	if ((rc = hub_alert_open(hub, errmsg, errlen)))
+		goto fail;
 	hub->sched_dirty = 1;
 	GH_INFO("hub ready: %d users, %d environments, %d sessions, %d GPUs (%s)", hub->n_users, hub->n_envs,
 	        hub->n_sessions, hub->n_gpus, gpu_src_name(hub->gpu));
@@ -241,6 +244,7 @@ void hub_close(hub_t *hub)
 		worker_destroy(hub->worker);
 	hub->worker = NULL;
 	hub_usage_flush(hub);
+	hub_alert_close(hub);
 	while (hub->subs) {
 		struct hub_sub *s = hub->subs;
 		hub->subs = s->next;
@@ -303,6 +307,7 @@ int hub_wakeup_fd(const hub_t *hub) { return worker_fd(hub->worker); }
 int hub_tick(hub_t *hub)
 {
 	int64_t now = gh_now_ms();
+	int alert_ms;
 
 	worker_drain(hub->worker);
 	hub_snap_tick(hub);
@@ -323,11 +328,14 @@ int hub_tick(hub_t *hub)
 		hub_schedule(hub, now);
 	}
 	hub_usage_tick(hub, now);
+	alert_ms = hub_alert_tick(hub, gh_now_ms());
 	if (hub->work_due || hub->sched_dirty)
 		return 0;
 	{
 		int64_t next = hub->next_probe < hub->next_gpu_poll ? hub->next_probe : hub->next_gpu_poll;
 		int64_t d = next - gh_now_ms(), most = hub_snap_busy(hub) ? 200 : 1000;
+		if (d > alert_ms)
+			d = alert_ms;
 		return d < 0 ? 0 : d > most ? (int)most : (int)d;
 	}
 }
@@ -376,11 +384,10 @@ void hub_txn_rollback(hub_t *hub)
 	hub->n_pending = 0;
 }
 
-int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
-             int percent, const char *fmt, ...)
+static int emit_v(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
+                  int percent, const char *data, const char *fmt, va_list ap)
 {
 	gh_event_t ev;
-	va_list ap;
 	int rc;
 
 	memset(&ev, 0, sizeof(ev));
@@ -390,9 +397,9 @@ int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, 
 	gh_strlcpy(ev.type, type, sizeof(ev.type));
 	ev.state = state;
 	ev.percent = percent;
-	va_start(ap, fmt);
+	if (data)
+		gh_strlcpy(ev.data, data, sizeof(ev.data));
 	vsnprintf(ev.message, sizeof(ev.message), fmt, ap);
-	va_end(ap);
 	rc = store_event_append(hub->store, &ev);
 	if (rc)
 		return rc;
@@ -403,6 +410,29 @@ int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, 
 		notify(hub, &ev);
 	}
 	return 0;
+}
+
+int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
+             int percent, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = emit_v(hub, session_id, user_id, type, state, percent, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int hub_emit_data(hub_t *hub, int64_t user_id, const char *type, const char *data, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = emit_v(hub, 0, user_id, type, 0, -1, data, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 hub_sub_t *hub_subscribe(hub_t *hub, int64_t session_id, hub_event_fn fn, void *ctx)

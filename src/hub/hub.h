@@ -52,6 +52,9 @@ typedef struct {
 	gh_gpu_telemetry_t tel;
 	int allocated_milli;
 	int64_t allocated_mib;
+	int quarantined;                 /* after an XID: no new placements until an admin lifts it */
+	int quarantine_xid;
+	int64_t quarantined_at;          /* ms */
 } hub_gpu_t;
 
 typedef struct {
@@ -176,6 +179,21 @@ const char *hub_session_class(const hub_t *hub, const hub_session_t *hs);
  * Running sessions are booked every usage.interval_s. */
 int hub_usage_query(hub_t *hub, const char *from_day, const char *to_day, const char *user, unsigned by,
                     store_usage_cb cb, void *ctx);
+/* --- alerts (hub_alert.c) --- */
+struct alert_engine;
+/* Lifts the XID quarantine of GPU index and clears its fault marks.
+ * GH_ENOTFOUND, or GH_ESTATE (with why) when it is not quarantined. */
+int hub_gpu_unquarantine(hub_t *hub, int index, int64_t actor_id, char *why, size_t whylen);
+/* The alert engine (alert/alert.h), NULL when alerts.enabled is false. */
+const struct alert_engine *hub_alerts(const hub_t *hub);
+/* A notice to one user: an event "notice.<kind>" on the session's event
+ * stream (session_id 0: not about a session), and an e-mail to the user's
+ * address when alerts.smtp_url is set and alerts.email_users is true.
+ * E.g. alert_notify_user(hub, uid, sid, "suspend_soon", "your session %s
+ * will be suspended in 10 minutes", name). GH_ENOTFOUND for an unknown
+ * user. Loop thread only. */
+int alert_notify_user(hub_t *hub, int64_t user_id, int64_t session_id, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* --- events --- */
 typedef struct hub_sub hub_sub_t;

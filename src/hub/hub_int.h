@@ -54,8 +54,9 @@ struct hub {
 	int n_pending;
 	int in_txn;
 
-	gh_worker_t *worker;                 /* blocking work (workspace starts) */
+	gh_worker_t *worker;                 /* blocking work (workspace starts, alert notices) */
 	struct hub_snaps *snaps;             /* snapshots (hub_snap.c) */
+	struct hub_alerts *alerts;           /* hub_alert.c; NULL when alerts are off */
 	sched_t *sched;                      /* scheduler state, reused each pass */
 	sched_policy_t policy;
 	metrics_t *metrics;                  /* counters for GET /metrics (owned) */
@@ -77,6 +78,9 @@ void hub_txn_rollback(hub_t *hub);
 /* Records an event (inside the open transaction, or its own). */
 int hub_emit(hub_t *hub, int64_t session_id, int64_t user_id, const char *type, gh_sess_state_t state,
              int percent, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* An event about no session that carries data (a JSON object text). */
+int hub_emit_data(hub_t *hub, int64_t user_id, const char *type, const char *data, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* hub_sess.c */
 hub_session_t *hub_session_mut(hub_t *hub, int64_t id);
@@ -124,6 +128,21 @@ int hub_sched_open(hub_t *hub);
 /* (Re)builds the policy from the configuration's sched.* keys. */
 void hub_sched_configure(hub_t *hub);
 void hub_sched_close(hub_t *hub);
+
+/* hub_alert.c */
+int hub_alert_open(hub_t *hub, char *errmsg, size_t errlen);
+/* After the worker pool is gone (its done callbacks use the alerts). */
+void hub_alert_close(hub_t *hub);
+/* Runs the rules when due and hands due notices to the worker pool;
+ * returns the ms until it wants to run again. */
+int hub_alert_tick(hub_t *hub, int64_t now);
+/* Marks GPU index quarantined after XID xid and tells its sessions. */
+void hub_gpu_quarantine(hub_t *hub, int index, int xid);
+/* A CLEARED event from the GPU source lifts a quarantine too. */
+void hub_gpu_quarantine_cleared(hub_t *hub, int index);
+/* Quarantines survive a restart: replays the gpu.quarantined and
+ * gpu.unquarantined events of the store (GPUs matched by UUID). */
+void hub_quarantine_restore(hub_t *hub);
 
 /* hub_ident.c */
 int hub_ident_load(hub_t *hub);

@@ -7,7 +7,7 @@
  *   hub                                   sched/
  *   -------------------------------------+-------------------------------
  *   GPU inventory (16 per node "local-k") | place_cluster_t nodes and GPUs
- *   unhealthy or lost GPU                 | place_gpu_t.disabled
+ *   quarantined, unhealthy or lost GPU    | place_gpu_t.disabled
  *   session holding GPUs                  | sched_running_t + its slots
  *   queued session                        | sched_req_t (enqueue = created)
  *   user / group                          | ids (groups numbered by name)
@@ -94,7 +94,7 @@ static int build_cluster(hub_t *hub, place_cluster_t *c)
 			return rc;
 		pg = &c->nodes[node].gpus[i % NODE_GPUS];
 		pg->index = i;
-		pg->disabled = !g->tel.healthy || g->tel.lost;
+		pg->disabled = g->quarantined || !g->tel.healthy || g->tel.lost;
 	}
 	if (hub->n_gpus == 0)
 		rc = place_cluster_add_node(c, "local-0", HOST_UNLIMITED, HOST_UNLIMITED, NULL);

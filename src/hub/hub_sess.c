@@ -947,6 +947,7 @@ static void gpu_event(hub_t *hub, const gh_gpu_event_t *ev)
 		hub_emit(hub, 0, 0, "gpu.xid", 0, -1, "GPU %d (%s) reported XID %d; it is quarantined: no new placements",
 		         ev->gpu_index, g->info.uuid, ev->xid);
 		GH_WARN("GPU %d reported XID error %d; quarantined", ev->gpu_index, ev->xid);
+		hub_gpu_quarantine(hub, ev->gpu_index, ev->xid);
 		break;
 	case GH_GPU_EV_LOST:
 		g->tel.healthy = 0;
@@ -959,6 +960,7 @@ static void gpu_event(hub_t *hub, const gh_gpu_event_t *ev)
 		g->tel.lost = 0;
 		g->tel.last_xid = 0;
 		hub_emit(hub, 0, 0, "gpu.cleared", 0, -1, "GPU %d is healthy again", ev->gpu_index);
+		hub_gpu_quarantine_cleared(hub, ev->gpu_index);
 		hub->sched_dirty = 1;
 		break;
 	}
