@@ -583,9 +583,7 @@ out:
 
 /* ---- validation ---------------------------------------------------- */
 
-static int cfg_bad(char *errmsg, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int cfg_bad(char *errmsg, size_t errlen, const char *fmt, ...)
+int cfg_bad(char *errmsg, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -44,19 +44,6 @@ void config_alert_defaults(gh_config_t *cfg)
 	cfg->alert_email_users = 1;
 }
 
-static int bad(char *errmsg, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *errmsg, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errmsg && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(errmsg, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return GH_ECONFIG;
-}
-
 static int has_space(const char *s)
 {
 	return strpbrk(s, " \t\r\n") != NULL;
@@ -82,9 +69,9 @@ static int env_name_ok(const char *s)
 static int secret_ok(const char *what, const char *file, const char *env, char *errmsg, size_t errlen)
 {
 	if (file[0] && env[0])
-		return bad(errmsg, errlen, "alerts.%s_file and alerts.%s_env are both set; set one", what, what);
+		return cfg_bad(errmsg, errlen, "alerts.%s_file and alerts.%s_env are both set; set one", what, what);
 	if (env[0] && !env_name_ok(env))
-		return bad(errmsg, errlen, "alerts.%s_env: '%s' is not an environment variable name", what, env);
+		return cfg_bad(errmsg, errlen, "alerts.%s_env: '%s' is not an environment variable name", what, env);
 	return 0;
 }
 
@@ -121,26 +108,26 @@ int config_alert_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	    secret_ok("smtp_password", cfg->alert_smtp_password_file, cfg->alert_smtp_password_env, errmsg, errlen))
 		return GH_ECONFIG;
 	if (cfg->alert_am_url[0] && !http_url_ok(cfg->alert_am_url))
-		return bad(errmsg, errlen, "alerts.alertmanager_url: '%s' is not an http:// or https:// URL with a host",
+		return cfg_bad(errmsg, errlen, "alerts.alertmanager_url: '%s' is not an http:// or https:// URL with a host",
 		           cfg->alert_am_url);
 	if (cfg->alert_smtp_url[0] &&
 	    ((strncmp(cfg->alert_smtp_url, "smtp://", 7) != 0 && strncmp(cfg->alert_smtp_url, "smtps://", 8) != 0) ||
 	     has_space(cfg->alert_smtp_url) || strchr(cfg->alert_smtp_url, '@')))
-		return bad(errmsg, errlen,
+		return cfg_bad(errmsg, errlen,
 		           "alerts.smtp_url: '%s' is not smtp://HOST[:PORT] or smtps://HOST[:PORT] "
 		           "(put the login in alerts.smtp_user and alerts.smtp_password_file)", cfg->alert_smtp_url);
 	if (strcmp(cfg->alert_smtp_tls, "auto") != 0 && strcmp(cfg->alert_smtp_tls, "required") != 0 &&
 	    strcmp(cfg->alert_smtp_tls, "off") != 0)
-		return bad(errmsg, errlen, "alerts.smtp_tls: '%s' is not auto, required or off", cfg->alert_smtp_tls);
+		return cfg_bad(errmsg, errlen, "alerts.smtp_tls: '%s' is not auto, required or off", cfg->alert_smtp_tls);
 	if (!address_ok(cfg->alert_smtp_from, strlen(cfg->alert_smtp_from)))
-		return bad(errmsg, errlen, "alerts.smtp_from: '%s' is not an e-mail address", cfg->alert_smtp_from);
+		return cfg_bad(errmsg, errlen, "alerts.smtp_from: '%s' is not an e-mail address", cfg->alert_smtp_from);
 	if (!address_list_ok(cfg->alert_smtp_to))
-		return bad(errmsg, errlen, "alerts.smtp_to: '%s' is not a comma-separated list of e-mail addresses",
+		return cfg_bad(errmsg, errlen, "alerts.smtp_to: '%s' is not a comma-separated list of e-mail addresses",
 		           cfg->alert_smtp_to);
 	if (cfg->alert_smtp_to[0] && !cfg->alert_smtp_url[0])
-		return bad(errmsg, errlen, "alerts.smtp_to is set but alerts.smtp_url is not: say which server to use");
+		return cfg_bad(errmsg, errlen, "alerts.smtp_to is set but alerts.smtp_url is not: say which server to use");
 	if (cfg->alert_retry_max_ms < cfg->alert_retry_initial_ms)
-		return bad(errmsg, errlen, "alerts.retry_max_ms (%d) is smaller than alerts.retry_initial_ms (%d)",
+		return cfg_bad(errmsg, errlen, "alerts.retry_max_ms (%d) is smaller than alerts.retry_initial_ms (%d)",
 		           cfg->alert_retry_max_ms, cfg->alert_retry_initial_ms);
 	return 0;
 }

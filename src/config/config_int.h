@@ -94,4 +94,7 @@ void config_alert_defaults(gh_config_t *cfg);
  * 0 or GH_ECONFIG with "alerts.KEY: why" in errmsg. */
 int config_alert_validate(const gh_config_t *cfg, char *errmsg, size_t errlen);
 
+/* Writes the message into errmsg (may be NULL) and returns GH_ECONFIG. */
+int cfg_bad(char *errmsg, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif
