@@ -12,6 +12,7 @@
 #define API_MAX_PARAMS 3
 
 typedef struct api_stream api_stream_t;
+typedef struct api_shell api_shell_t;
 
 struct api {
 	hub_t *hub;
@@ -20,6 +21,7 @@ struct api {
 	size_t openapi_len;
 	api_stream_t *streams;           /* open SSE streams */
 	proxy_t *proxy;                  /* /user/<user>/<session>/ */
+	api_shell_t *shells;             /* open shells (api_shell.c) */
 };
 
 typedef struct {
@@ -81,5 +83,8 @@ int api_web(h2o_req_t *req, const char *path);
 /* --- event streams (api_events.c) --- */
 void api_session_events(api_req_t *r);
 void api_streams_close(api_t *api);
+/* GET /sessions/{id}/shell (a WebSocket) and closing every open shell. */
+void api_session_shell(api_req_t *r);
+void api_shells_close(api_t *api);
 
 #endif

@@ -704,6 +704,7 @@ const api_route_t api_routes[] = {
 	{"POST", "/sessions/{id}/stop", AUTH_USER, 0, h_session_stop},
 	{"GET", "/sessions/{id}/events", AUTH_USER, 0, h_session_events},
 	{"GET", "/sessions/{id}/logs", AUTH_USER, 0, h_session_logs},
+	{"GET", "/sessions/{id}/shell", AUTH_USER, 0, api_session_shell},
 	{"GET", "/gpus", AUTH_USER, 0, h_gpu_list},
 	{"POST", "/gpus/{index}/fault", AUTH_ADMIN, 1, h_gpu_fault},
 	{"GET", "/users", AUTH_ADMIN, 0, h_user_list},

@@ -138,6 +138,13 @@ void hub_workspace_token(const hub_t *hub, int64_t id, char out[33]);
 /* Where the workspace of session id writes its output (kept after it
  * stops): <data_dir>/sessions/<id>.log. */
 void hub_session_log_path(const hub_t *hub, int64_t id, char *out, size_t outlen);
+/* Starts a shell beside the running workspace of session id, for actor
+ * (the caller checked that actor is the owner or an admin who asked for
+ * it): tty = 1 on a new terminal (*fd its master), 0 on a socket pair.
+ * *pid is the hub's child: the caller reaps it and closes *fd. Recorded as
+ * a session.shell event. GH_ESTATE when the session is not running. */
+int hub_session_shell(hub_t *hub, int64_t id, const gh_user_t *actor, int tty, int *fd, int *pid, char *why,
+                      size_t whylen);
 /* Public URL path of a session's workspace into out. */
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen);
 

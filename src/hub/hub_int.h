@@ -122,4 +122,21 @@ int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out);
  * returned struct); NULL when it cannot run on this hub's runtime. */
 const hub_env_info_t *hub_env_spec(const hub_t *hub, const gh_env_t *e);
 
+/* hub_spec.c: a session's runtime spec, self-contained (spec's strings
+ * point into the struct, so a copy for a worker needs no hub state). */
+typedef struct {
+	hub_env_info_t info;
+	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80];
+	char user[GH_NAME_MAX], name[GH_NAME_MAX], env_name[GH_NAME_MAX];
+	char account[64], home[CONFIG_STR + 80], hide[CONFIG_STR];
+	char env[RT_MAX_ENV][CONFIG_STR + 128];
+	int n_env;
+	rt_spec_t spec;
+} hub_rtspec_t;
+/* Fills rs for hs (creates the user's home when missing); a sentence in
+ * why on failure. rs is not movable: spec points into it. */
+int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char *why, size_t whylen);
+/* Adds a "KEY=value" entry to the spec's environment. */
+int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv);
+
 #endif

@@ -40,6 +40,17 @@ rt_status_t rt_probe(gh_rt_t *rt, const char *ref) { return rt->ops->probe(rt, r
 
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard) { return rt->ops->signal_stop(rt, ref, hard); }
 
+int rt_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg, size_t errlen)
+{
+	*fd = -1;
+	*pid = 0;
+	if (!rt->ops->exec) {
+		snprintf(errmsg, errlen, "the %s runtime cannot run commands in a workspace", rt->ops->name);
+		return GH_EUNSUPPORTED;
+	}
+	return rt->ops->exec(rt, spec, ref, fd, pid, errmsg, errlen);
+}
+
 int rt_account_name(const char *user, int dedicated, char *out, size_t outlen)
 {
 	const char *prefix = dedicated ? "gh-" : "";

@@ -40,6 +40,8 @@ typedef struct {
 	int64_t memory_mib;              /* cgroup memory limit; 0 = none */
 	int cpu_milli;                   /* cgroup CPU quota, 1000 = one core; 0 = none */
 	int max_pids;                    /* cgroup process limit; 0 = none */
+	int tty;                         /* exec only: 1 = the command gets a terminal
+	                                    (the sandbox keeps its session) */
 } rt_spec_t;
 
 typedef enum {
@@ -58,6 +60,17 @@ typedef struct rt_ops {
 	rt_status_t (*probe)(gh_rt_t *rt, const char *ref);
 	/* Asks the whole workspace to end (SIGTERM to its tree); hard = SIGKILL. */
 	int (*signal_stop)(gh_rt_t *rt, const char *ref, int hard);
+	/*
+	 * Runs spec->argv beside the workspace `ref`: as its account, in a
+	 * sandbox laid out like its own, in its cgroup, with spec->env. With
+	 * spec->tty the command's stdin, stdout and stderr are a new terminal
+	 * and *fd is its master side; else they are one end of a socket pair
+	 * and *fd the other (shutdown(SHUT_WR) is end of input). *pid is a
+	 * child of the caller, who reaps it and closes *fd. NULL = the engine
+	 * cannot (GH_EUNSUPPORTED from rt_exec).
+	 */
+	int (*exec)(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg,
+	            size_t errlen);
 } rt_ops_t;
 
 struct gh_rt {
@@ -70,6 +83,7 @@ const char *rt_name(const gh_rt_t *rt);
 int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg, size_t errlen);
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref);
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
+int rt_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg, size_t errlen);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an
