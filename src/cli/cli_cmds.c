@@ -113,6 +113,26 @@ const cli_cmd_t cli_cmds[] = {
 	  "Examples:\n"
 	  "  gpuhub logs thesis\n"
 	  "  gpuhub logs 12 --tail 20\n" },
+	{ NULL, "shell", cli_cmd_shell, "t|tty,T|no-tty,admin", 1, 1, 0,
+	  "open a shell in a running session",
+	  "Usage: gpuhub shell SESSION [--tty | --no-tty] [--admin]\n"
+	  "\n"
+	  "Runs a shell in the session's workspace: as its account, in its sandbox,\n"
+	  "with its GPUs (CUDA_VISIBLE_DEVICES) and variables. With a terminal on\n"
+	  "stdin and stdout the shell gets one too (the window size follows yours);\n"
+	  "otherwise what comes on stdin runs as a script. Exits with the shell's\n"
+	  "status (255 when the connection ends first). SESSION is an id or one of\n"
+	  "your session names; the session must be running.\n"
+	  "\n"
+	  "Flags:\n"
+	  "  -t, --tty          give the shell a terminal even when stdin is not one\n"
+	  "  -T, --no-tty       no terminal: no prompt, no echo (for scripts)\n"
+	  "  --admin            (admins) open another user's session; recorded\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub shell thesis\n"
+	  "  echo 'nvidia-smi; python3 -c \"import torch; print(torch.__version__)\"' | gpuhub shell thesis\n"
+	  "  gpuhub shell 12 --admin\n" },
 	{ NULL, "queue", cli_cmd_queue, "a|all", 0, 0, 0,
 	  "show waiting sessions: position, expected wait, reason",
 	  "Usage: gpuhub queue [--all]\n"

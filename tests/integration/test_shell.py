@@ -168,3 +168,64 @@ def test_shell_in_the_sandbox_runs_as_the_sessions_account(daemon_factory, tmp_p
     finally:
         subprocess.run(["userdel", "gh-ann"], capture_output=True)
         shutil.rmtree(top, ignore_errors=True)
+
+
+def cli_env(daemon, token, home):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
+    env.update(HOME=str(home), GPUHUB_URL=daemon.url, GPUHUB_TOKEN=token)
+    return env
+
+
+def test_cli_shell_script_and_terminal(daemon, admin, gpuhub_bin, tmp_path):
+    ann = create_user(admin, daemon, "ann")
+    s = launch(ann.api, "nb", env="jupyter-python", gpus=0.5)
+    wait_state(ann.api, s["id"], ["running"])
+    env = cli_env(daemon, ann.token, tmp_path)
+
+    # piped: a script, no prompt, the remote status is the exit code
+    p = subprocess.run([gpuhub_bin, "shell", "nb"], input=b"echo hi from $GPUHUB_SESSION_NAME\n"
+                       b"echo mps=$CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\nexit 3\n",
+                       capture_output=True, env=env, timeout=30)
+    assert p.returncode == 3, p
+    assert p.stdout == b"hi from nb\nmps=50\n", p
+    p = subprocess.run([gpuhub_bin, "shell", str(s["id"])], input=b"true\n", capture_output=True,
+                       env=env, timeout=30)
+    assert p.returncode == 0 and p.stdout == b"", p
+
+    # on a terminal: raw mode, the window size follows, Ctrl-D ends it
+    import pty
+    import struct
+    import fcntl
+    import termios
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(gpuhub_bin, [gpuhub_bin, "shell", "nb"], env)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 37, 111, 0, 0))
+    os.write(fd, b"stty size; echo ok-$((1+1))\r")
+    out = b""
+    deadline = time.time() + 20
+    while time.time() < deadline and b"ok-2" not in out:
+        try:
+            out += os.read(fd, 4096)
+        except OSError:
+            break
+    assert b"37 111" in out and b"ok-2" in out, out
+    os.write(fd, b"exit 5\r")
+    while True:
+        try:
+            if not os.read(fd, 4096):
+                break
+        except OSError:
+            break
+    _, st = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(st) == 5
+
+    # errors read like every other verb's
+    p = subprocess.run([gpuhub_bin, "shell", "nope"], capture_output=True, env=env, timeout=30)
+    assert p.returncode == 5, p
+    assert ann.api.post(f"/sessions/{s['id']}/stop").status_code == 200
+    wait_state(ann.api, s["id"], ["stopped"])
+    p = subprocess.run([gpuhub_bin, "shell", "nb"], capture_output=True, env=env, timeout=30)
+    assert p.returncode == 1 and b"running" in p.stderr, p
+    p = subprocess.run([gpuhub_bin, "shell", "--help"], capture_output=True, env=env, timeout=30)
+    assert p.returncode == 0 and b"Usage: gpuhub shell SESSION" in p.stdout, p
