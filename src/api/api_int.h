@@ -69,7 +69,11 @@ int api_gpus_to_milli(double gpus, int *milli, char *why, size_t whylen);
 json_t *api_time(int64_t ms);
 json_t *api_user_json(const gh_user_t *u);
 json_t *api_token_json(const gh_token_t *t);
-json_t *api_env_json(const gh_env_t *e);
+json_t *api_env_json(hub_t *hub, const gh_env_t *e);
+/* api_envcheck.c: validates the body's python/requires/probe fields and
+ * copies them into spec (-1: answered 400); POST /environments/{name}/check. */
+int api_env_needs(api_req_t *r, json_t *spec);
+void api_env_check(api_req_t *r);
 json_t *api_session_json(hub_t *hub, const hub_session_t *hs);
 /* The session's JSON text, rendered once per revision and cached by the
  * hub (lists of many sessions are mostly memcpy). NULL on no memory. */

@@ -171,6 +171,23 @@ const cli_cmd_t cli_cmds[] = {
 	  "\n"
 	  "Example:\n"
 	  "  gpuhub env show jupyter-pytorch\n" },
+	{ "env", "check", cli_cmd_env_check, "gpus=", 1, 1, 0,
+	  "run an environment's probe: versions and the GPUs it sees",
+	  "Usage: gpuhub env check NAME [--gpus N]\n"
+	  "\n"
+	  "Runs the environment's probe command the way a session of yours would\n"
+	  "run (your account, the sandbox, CUDA_VISIBLE_DEVICES naming GPUs that are\n"
+	  "free now; they are not reserved) and prints what it finds: the Python,\n"
+	  "PyTorch, TensorFlow and Jupyter versions, and the GPUs it can see.\n"
+	  "Exits 1 when the probe fails.\n"
+	  "\n"
+	  "Flags:\n"
+	  "  --gpus N           GPUs to give the probe: a whole number or a fraction\n"
+	  "                     (default: one, or none when the hub has no GPUs)\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub env check jupyter-pytorch\n"
+	  "  gpuhub env check jupyter-pytorch --gpus 0.5 -o json\n" },
 	{ "env", "add", cli_cmd_env_add, "", 1, 1, 0,
 	  "add an environment from a JSON file (admins)",
 	  "Usage: gpuhub env add FILE.json\n"
@@ -325,7 +342,7 @@ const cli_cmd_t cli_cmds[] = {
 const size_t cli_ncmds = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 
 static const char *const groups[][2] = {
-	{ "env",   "environments: ls, show, add, rm" },
+	{ "env",   "environments: ls, show, check, add, rm" },
 	{ "users", "accounts (admins): ls, add, show, set, rm" },
 	{ "token", "API tokens: create, ls, revoke" },
 };

@@ -326,6 +326,7 @@ int cli_cmd_events(cli_ctx_t *c, const cli_args_t *a);
 /* ---- admin (cli_admin.c) ------------------------------------------------ */
 
 int cli_cmd_env_ls(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_env_check(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_rm(cli_ctx_t *c, const cli_args_t *a);

@@ -116,8 +116,19 @@ typedef struct hub_env_info {
 	char argv_buf[2048];
 	int ready_http;                      /* 1: ready when GET ready_path answers 200 */
 	char ready_path[256];                /* relative to the session URL, e.g. "api/status" */
+	/* what the environment needs (hub_envcheck.c) */
+	char python[128];                    /* its interpreter, default "python3" */
+	char requires[8][64];                /* Python modules it cannot work without */
+	int n_requires;
+	int available;                       /* 1: every required module is installed */
+	char unavailable[200];               /* why not, a sentence */
+	const char *probe[17];               /* `env check` command, points into probe_buf */
+	char probe_buf[2048];
 } hub_env_info_t;
 int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out);
+/* hub_envcheck.c: sets info->available by asking info->python whether each
+ * required module is installed (a short child process; blocking). */
+void hub_env_availability(hub_env_info_t *info);
 /* e parsed once, when it was loaded or created (argv points into the
  * returned struct); NULL when it cannot run on this hub's runtime. */
 const hub_env_info_t *hub_env_spec(const hub_t *hub, const gh_env_t *e);

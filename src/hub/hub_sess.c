@@ -288,6 +288,10 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 		snprintf(why, whylen, "environment '%s' cannot run on the %s runtime", e->name, rt_name(hub->rt));
 		return GH_EUNSUPPORTED;
 	}
+	if (!info->available) {
+		snprintf(why, whylen, "environment '%s' is not available on this machine: %s", e->name, info->unavailable);
+		return GH_ESTATE;
+	}
 	milli = req->gpu_milli >= 0 ? req->gpu_milli : info->default_milli;
 	if (milli > info->max_milli) {
 		snprintf(why, whylen, "environment '%s' allows at most %g GPUs", e->name, info->max_milli / 1000.0);

@@ -49,6 +49,8 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 	rs->info = *spec;
 	for (i = 0; spec->argv[i]; i++)
 		rs->info.argv[i] = rs->info.argv_buf + (spec->argv[i] - spec->argv_buf);
+	for (i = 0; spec->probe[i]; i++)
+		rs->info.probe[i] = rs->info.probe_buf + (spec->probe[i] - spec->probe_buf);
 	snprintf(rs->workdir, sizeof(rs->workdir), "%s/sessions/%lld", hub->cfg.data_dir, (long long)hs->s.id);
 	hub_session_log_path(hub, hs->s.id, rs->logp, sizeof(rs->logp));
 	gh_strlcpy(rs->user, u->name, sizeof(rs->user));

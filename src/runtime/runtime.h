@@ -62,7 +62,9 @@ typedef struct rt_ops {
 	int (*signal_stop)(gh_rt_t *rt, const char *ref, int hard);
 	/*
 	 * Runs spec->argv beside the workspace `ref`: as its account, in a
-	 * sandbox laid out like its own, in its cgroup, with spec->env. With
+	 * sandbox laid out like its own, in its cgroup, with spec->env; with
+	 * ref NULL on its own, as a workspace of spec would (without a cgroup;
+	 * the work directory and home are made when missing). With
 	 * spec->tty the command's stdin, stdout and stderr are a new terminal
 	 * and *fd is its master side; else they are one end of a socket pair
 	 * and *fd the other (shutdown(SHUT_WR) is end of input). *pid is a

@@ -536,7 +536,8 @@ static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *
 		snprintf(errmsg, errlen, "incomplete command spec");
 		return GH_EINVAL;
 	}
-	if (parse_ref(ref, &pid, &want, rel, sizeof(rel)) != 0 || !leader_alive(pid, want)) {
+	rel[0] = '\0';
+	if (ref && (parse_ref(ref, &pid, &want, rel, sizeof(rel)) != 0 || !leader_alive(pid, want))) {
 		snprintf(errmsg, errlen, "the workspace is not running");
 		return GH_ESTATE;
 	}
@@ -546,6 +547,18 @@ static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *
 	}
 	if ((err = rt_sb_user(spec, &u, errmsg, errlen)) != 0)
 		return err;
+	if (!ref) {
+		/* on its own: its directories may not exist yet */
+		if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
+			snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
+			return GH_EIO;
+		}
+		if ((err = rt_sb_prepare_dir(spec->workdir, 0700, &u, errmsg, errlen)) != 0)
+			return err;
+		if (spec->home_dir && (u.set || spec->sandbox) &&
+		    (err = rt_sb_prepare_dir(spec->home_dir, 0700, &u, errmsg, errlen)) != 0)
+			return err;
+	}
 	err = build_env(spec, &u, &ev);
 	if (err == 0 && spec->sandbox)
 		err = rt_sb_argv(spec, &u, &av);
