@@ -213,6 +213,10 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		snprintf(errmsg, errlen, "cannot initialise an empty store: %s", gh_strerror(rc));
 		goto fail;
 	}
+	if ((rc = hub_mps_open(hub))) {
+		snprintf(errmsg, errlen, "cannot set up CUDA MPS management: %s", gh_strerror(rc));
+		goto fail;
+	}
 	hub_reconcile(hub);
 	hub->sched_dirty = 1;
 	GH_INFO("hub ready: %d users, %d environments, %d sessions, %d GPUs (%s)", hub->n_users, hub->n_envs,
@@ -232,6 +236,7 @@ void hub_close(hub_t *hub)
 	if (hub->worker)
 		worker_destroy(hub->worker);
 	hub->worker = NULL;
+	hub_mps_close(hub);
 	while (hub->subs) {
 		struct hub_sub *s = hub->subs;
 		hub->subs = s->next;
@@ -291,6 +296,7 @@ int hub_tick(hub_t *hub)
 		hub->work_due = 0;
 		hub->probe_soon = 0;
 		hub_sessions_work(hub, now);
+		hub_mps_tick(hub);
 		hub->next_probe = now + (hub->probe_soon ? 20 : 500);
 	}
 	if (hub->sched_dirty) {

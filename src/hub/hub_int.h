@@ -63,6 +63,7 @@ struct hub {
 	int sched_dirty;                     /* a scheduling pass is due */
 	int work_due;                        /* sessions need runtime work now */
 	int probe_soon;                      /* a workspace is starting: probe often */
+	struct hub_mps *mps;                 /* MPS daemons (hub_mps.c) */
 };
 
 /* Transactions that flush their events to subscribers on commit. */
@@ -90,6 +91,12 @@ int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis
 /* Sets a queued session's position, ETA and reason (an event when the
  * reason or position changes). */
 void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s, const char *why);
+
+/* hub_mps.c: one CUDA MPS daemon per GPU shared by fractions */
+int hub_mps_open(hub_t *hub);
+void hub_mps_close(hub_t *hub);
+/* Starts and stops daemons to match the sessions (work on a worker). */
+void hub_mps_tick(hub_t *hub);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);
