@@ -70,9 +70,9 @@ def test_shell_runs_in_the_session_and_returns_its_status(daemon, admin):
     assert f"cvd={gpu} user=ann sess=work" in text, text
     assert "to-stderr" in text, text
 
-    # a terminal: sized as asked, interactive, EOF ends it with status 0
+    # a terminal: sized as asked, interactive; exit ends it with the last status
     out, status = run(connect(daemon, s["id"], ann.token, tty=1),
-                      b"stty size; tty; echo done-$((6*7))\n", resize=(132, 43))
+                      b"stty size; tty; echo done-$((6*7))\nexit\n", resize=(132, 43), eof=False)
     text = out.decode(errors="replace")
     assert "43 132" in text, text
     assert "/dev/pts/" in text, text
