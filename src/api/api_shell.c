@@ -19,8 +19,8 @@
  *   out       | text   | {"type":"exit","status":N} once, last: exit code,
  *             |        | or 128 + signal; then the server closes (1000)
  *
- * A client that goes away hangs the shell up (SIGHUP to its process group,
- * SIGKILL a second later). Output is read only while less than
+ * A client that goes away, or a session that stops running, hangs the
+ * shell up (SIGHUP to its process group, SIGKILL a second later). Output is read only while less than
  * SHELL_MAX_QUEUED bytes wait to be sent, so a slow client slows the shell
  * down instead of growing the hub.
  */
@@ -345,7 +345,15 @@ static void reap(api_shell_t *sh)
 static void shell_tick(h2o_timeout_entry_t *entry)
 {
 	api_shell_t *sh = H2O_STRUCT_FROM_MEMBER(api_shell_t, tick, entry);
+	const hub_session_t *hs = hub_session_get(sh->api->hub, sh->session_id);
 
+	/* the shell lives only as long as its session runs */
+	if (sh->pid > 0 && !sh->hangup_at &&
+	    (!hs || (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED))) {
+		GH_INFO("session %lld is %s: hanging up its shell pid %d", (long long)sh->session_id,
+		        hs ? gh_sess_state_name(hs->s.state) : "deleted", sh->pid);
+		hang_up(sh);
+	}
 	reap(sh);
 	if (sh->pid > 0 && sh->hangup_at && gh_now_ms() >= sh->hangup_at) {
 		kill(-sh->pid, SIGKILL);

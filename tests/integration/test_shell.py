@@ -229,3 +229,19 @@ def test_cli_shell_script_and_terminal(daemon, admin, gpuhub_bin, tmp_path):
     assert p.returncode == 1 and b"running" in p.stderr, p
     p = subprocess.run([gpuhub_bin, "shell", "--help"], capture_output=True, env=env, timeout=30)
     assert p.returncode == 0 and b"Usage: gpuhub shell SESSION" in p.stdout, p
+
+
+def test_stopping_the_session_ends_its_shells(daemon, admin):
+    ann = create_user(admin, daemon, "ann")
+    s = launch(ann.api, "w", env="jupyter-python", gpus=0)
+    wait_state(ann.api, s["id"], ["running"])
+    ws = connect(daemon, s["id"], ann.token, tty=0)
+    ws.send_binary(b"echo started; sleep 1000; echo not-reached\n")
+    op, data = ws.recv_data()
+    assert data == b"started\n"
+    assert ann.api.post(f"/sessions/{s['id']}/stop").status_code == 200
+    out, status = run(ws, eof=False)
+    assert status in (129, 137), (out, status)        # SIGHUP, or SIGKILL a second later
+    assert b"not-reached" not in out
+    wait_state(ann.api, s["id"], ["stopped"])
+    assert "hanging up its shell" in daemon.log()
