@@ -210,6 +210,17 @@ def test_cli_shell_script_and_terminal(daemon, admin, gpuhub_bin, tmp_path):
         except OSError:
             break
     assert b"37 111" in out and b"ok-2" in out, out
+    # the window changes: the kernel sends SIGWINCH, the CLI sends the new size
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 51, 149, 0, 0))
+    deadline = time.time() + 20
+    while time.time() < deadline and b"51 149" not in out:
+        os.write(fd, b"stty size\r")
+        time.sleep(0.3)
+        try:
+            out += os.read(fd, 4096)
+        except OSError:
+            break
+    assert b"51 149" in out, out
     os.write(fd, b"exit 5\r")
     while True:
         try:
