@@ -30,6 +30,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* While a workspace starts (or stops), how often its readiness is probed:
+ * the time from "Jupyter answers" to "running" is half of this on average
+ * (bench/spawn_bench.py); a probe is one loopback HTTP request on a worker. */
+#define HUB_PROBE_SOON_MS 5
+
 static int mkdir_p(const char *path)
 {
 	char tmp[CONFIG_STR + 64];
@@ -297,7 +302,7 @@ int hub_tick(hub_t *hub)
 		hub->probe_soon = 0;
 		hub_sessions_work(hub, now);
 		hub_mps_tick(hub);
-		hub->next_probe = now + (hub->probe_soon ? 20 : 500);
+		hub->next_probe = now + (hub->probe_soon ? HUB_PROBE_SOON_MS : 500);
 	}
 	if (hub->sched_dirty) {
 		hub->sched_dirty = 0;
