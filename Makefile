@@ -9,7 +9,10 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow \
            -Wno-unused-parameter -Isrc -D_GNU_SOURCE -DH2O_USE_LIBUV=0 \
            $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -ldl -lm -lpthread
+# wslay (WebSocket framing, under h2o's websocket API): its -dev package
+# may be missing; the runtime library always comes with libh2o-evloop
+WSLAY   := $(shell pkg-config --libs libwslay 2>/dev/null || echo -l:libwslay.so.1)
+LDLIBS  += $(shell pkg-config --libs $(PKGS)) $(WSLAY) -ldl -lm -lpthread
 ifeq ($(SAN),1)
 BUILD   ?= build-san
 CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -46,6 +46,7 @@ void api_destroy(api_t *api)
 	if (!api)
 		return;
 	api_streams_close(api);
+	api_shells_close(api);
 	proxy_destroy(api->proxy);
 	free(api);
 }

@@ -12,6 +12,7 @@
 #define API_MAX_PARAMS 3
 
 typedef struct api_stream api_stream_t;
+typedef struct api_shell api_shell_t;
 
 struct api {
 	hub_t *hub;
@@ -20,6 +21,7 @@ struct api {
 	size_t openapi_len;
 	api_stream_t *streams;           /* open SSE streams */
 	proxy_t *proxy;                  /* /user/<user>/<session>/ */
+	api_shell_t *shells;             /* open shells (api_shell.c) */
 };
 
 typedef struct {
@@ -71,7 +73,11 @@ int api_gpus_to_milli(double gpus, int *milli, char *why, size_t whylen);
 json_t *api_time(int64_t ms);
 json_t *api_user_json(const gh_user_t *u);
 json_t *api_token_json(const gh_token_t *t);
-json_t *api_env_json(const gh_env_t *e);
+json_t *api_env_json(hub_t *hub, const gh_env_t *e);
+/* api_envcheck.c: validates the body's python/requires/probe fields and
+ * copies them into spec (-1: answered 400); POST /environments/{name}/check. */
+int api_env_needs(api_req_t *r, json_t *spec);
+void api_env_check(api_req_t *r);
 json_t *api_session_json(hub_t *hub, const hub_session_t *hs);
 /* The session's JSON text, rendered once per revision and cached by the
  * hub (lists of many sessions are mostly memcpy). NULL on no memory. */
@@ -105,5 +111,8 @@ void api_usage(api_req_t *r);
 /* --- event streams (api_events.c) --- */
 void api_session_events(api_req_t *r);
 void api_streams_close(api_t *api);
+/* GET /sessions/{id}/shell (a WebSocket) and closing every open shell. */
+void api_session_shell(api_req_t *r);
+void api_shells_close(api_t *api);
 
 #endif

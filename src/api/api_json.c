@@ -30,12 +30,16 @@ json_t *api_token_json(const gh_token_t *t)
 	                 api_time(t->last_used_at));
 }
 
-json_t *api_env_json(const gh_env_t *e)
+json_t *api_env_json(hub_t *hub, const gh_env_t *e)
 {
 	json_t *o = json_loads(e->spec, 0, NULL);
+	const char *why = NULL;
 	if (!o)
 		o = json_object();
 	json_object_set_new(o, "name", json_string(e->name));
+	json_object_set_new(o, "available", json_boolean(hub_env_available(hub, e, &why)));
+	if (why)
+		json_object_set_new(o, "unavailable_reason", json_string(why));
 	json_object_set_new(o, "created_at", api_time(e->created_at));
 	return o;
 }

@@ -91,7 +91,7 @@ static void h_env_list(api_req_t *r)
 {
 	json_t *arr = json_array();
 	for (int i = 0; i < hub_env_count(r->hub); i++)
-		json_array_append_new(arr, api_env_json(hub_env_at(r->hub, i)));
+		json_array_append_new(arr, api_env_json(r->hub, hub_env_at(r->hub, i)));
 	reply(r, 200, items(arr));
 }
 
@@ -102,7 +102,7 @@ static void h_env_get(api_req_t *r)
 		http_send_error(r->req, 404, "not_found", NULL, "no environment named '%s'", r->params[0]);
 		return;
 	}
-	reply(r, 200, api_env_json(e));
+	reply(r, 200, api_env_json(r->hub, e));
 }
 
 /* Checks a launch spec: {"<runtime>":{"command":["...",...]}, ...}. */
@@ -151,7 +151,8 @@ static void h_env_create(api_req_t *r)
 {
 	static const char *const allowed[] = {"name", "display_name", "interface", "labels", "launch",
 	                                      "default_gpus", "max_gpus", "default_cpu_milli", "max_cpu_milli",
-	                                      "default_memory_mib", "max_memory_mib", NULL};
+	                                      "default_memory_mib", "max_memory_mib", "python", "requires", "probe",
+	                                      NULL};
 	const char *name, *display = NULL, *iface, *key;
 	double dg = 1, mg = 8;
 	long long dc = 2000, mc = 64000, dm = 8192, mm = 1048576;
@@ -205,6 +206,10 @@ static void h_env_create(api_req_t *r)
 	                 (json_int_t)mm);
 	if (!labels)
 		json_decref(json_object_get(spec, "labels")); /* the fresh object was O-referenced */
+	if (api_env_needs(r, spec)) {
+		json_decref(spec);
+		return;
+	}
 	if (!launch)
 		json_object_set_new(spec, "launch", json_pack("{s:{s:o,s:s}}", "local", "command",
 		                                              json_loads(hub_env_default_command(), 0, NULL), "ready", ""));
@@ -217,7 +222,7 @@ static void h_env_create(api_req_t *r)
 		api_error_rc(r, rc, why);
 		return;
 	}
-	reply(r, 201, api_env_json(e));
+	reply(r, 201, api_env_json(r->hub, e));
 }
 
 static void h_env_delete(api_req_t *r)
@@ -698,6 +703,7 @@ const api_route_t api_routes[] = {
 	{"POST", "/environments", AUTH_ADMIN, 1, h_env_create},
 	{"GET", "/environments/{name}", AUTH_USER, 0, h_env_get},
 	{"DELETE", "/environments/{name}", AUTH_ADMIN, 0, h_env_delete},
+	{"POST", "/environments/{name}/check", AUTH_USER, 2, api_env_check},
 	{"GET", "/sessions", AUTH_USER, 0, h_session_list},
 	{"POST", "/sessions", AUTH_USER, 1, h_session_create},
 	{"GET", "/sessions/{id}", AUTH_USER, 0, h_session_get},
@@ -712,6 +718,7 @@ const api_route_t api_routes[] = {
 	{"GET", "/snapshots/{id}", AUTH_USER, 0, api_snap_get},
 	{"DELETE", "/snapshots/{id}", AUTH_USER, 0, api_snap_delete},
 	{"POST", "/snapshots/{id}/restore", AUTH_USER, 1, api_snap_restore},
+	{"GET", "/sessions/{id}/shell", AUTH_USER, 0, api_session_shell},
 	{"GET", "/gpus", AUTH_USER, 0, h_gpu_list},
 	{"POST", "/gpus/{index}/fault", AUTH_ADMIN, 1, h_gpu_fault},
 	{"POST", "/gpus/{index}/unquarantine", AUTH_ADMIN, 0, api_h_gpu_unquarantine},

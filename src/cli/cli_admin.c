@@ -76,13 +76,14 @@ int cli_cmd_env_ls(cli_ctx_t *c, const cli_args_t *a)
 		fputs("No environments. An administrator adds them with 'gpuhub env add'.\n", c->out);
 		goto out;
 	}
-	cli_table_init(&t, "NAME", "INTERFACE", "LABELS", "GPUS", "DISPLAY NAME", NULL);
+	cli_table_init(&t, "NAME", "INTERFACE", "LABELS", "GPUS", "AVAILABLE", "DISPLAY NAME", NULL);
 	json_array_foreach(items, i, e) {
 		char labels[256], gpus[48], b1[64], b2[64], b3[GH_TEXT_MAX];
 		labels_cell(e, labels, sizeof(labels));
 		range_cell(e, "gpus", 'g', gpus, sizeof(gpus));
 		cli_table_add(&t, cli_jstr(e, "name", NULL, b1, sizeof(b1)),
 			      cli_jstr(e, "interface", NULL, b2, sizeof(b2)), labels, gpus,
+			      json_is_false(json_object_get(e, "available")) ? "no" : "yes",
 			      cli_jstr(e, "display_name", "", b3, sizeof(b3)));
 	}
 	cli_table_print(&t, c->out);
@@ -112,6 +113,12 @@ static void show_env(cli_ctx_t *c, const json_t *e)
 	range_cell(e, "memory_mib", 'm', cell, sizeof(cell));
 	cli_table_add(&t, "Memory:", cell);
 	cli_table_add(&t, "Launch:", launch && strcmp(launch, "null") ? launch : "-");
+	if (json_is_false(json_object_get(e, "available"))) {
+		snprintf(cell, sizeof(cell), "no: %s", cli_jstr(e, "unavailable_reason", "?", b[3], sizeof(b[3])));
+		cli_table_add(&t, "Available:", cell);
+	} else {
+		cli_table_add(&t, "Available:", "yes");
+	}
 	cli_fmt_local(json_object_get(e, "created_at"), when, sizeof(when));
 	cli_table_add(&t, "Created:", when);
 	cli_table_print(&t, c->out);
@@ -149,6 +156,85 @@ int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a)
 	int rc = env_path(c, a->pos[0], path, sizeof(path));
 
 	return rc < 0 ? rc : get_and_show(c, path, show_env);
+}
+
+static void report_line(cli_table_t *t, const json_t *rep, const char *key, const char *label)
+{
+	const json_t *v = json_object_get(rep, key);
+	char buf[128];
+
+	if (json_is_string(v))
+		snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+	else if (!v)
+		return;
+	else
+		snprintf(buf, sizeof(buf), "-");
+	cli_table_add(t, label, buf[0] ? buf : "(none)");
+}
+
+int cli_cmd_env_check(cli_ctx_t *c, const cli_args_t *a)
+{
+	const char *g = cli_arg(a, "gpus");
+	const json_t *rep, *v;
+	json_t *body = json_object();
+	char path[160], cell[256];
+	cli_table_t t;
+	cli_resp_t r;
+	int64_t milli;
+	size_t i, off = 0;
+	int rc = env_path(c, a->pos[0], path, sizeof(path) - 8);
+
+	if (rc < 0) {
+		json_decref(body);
+		return rc;
+	}
+	if (g) {
+		if (cli_parse_gpus(g, &milli) < 0) {
+			json_decref(body);
+			return cli_usage(c, "--gpus must be a whole number or a fraction such as 0.5, not '%s'", g);
+		}
+		json_object_set_new(body, "gpus", json_real((double)milli / 1000.0));
+	}
+	strcat(path, "/check");
+	rc = cli_call(c, "POST", path, body, &r);
+	json_decref(body);
+	if (rc != 0)
+		goto out;
+	if (c->output == CLI_OUT_JSON) {
+		cli_print_json(c, r.json);
+		goto out;
+	}
+	rep = json_object_get(r.json, "report");
+	cli_table_init(&t, "KEY", "VALUE", NULL);
+	t.no_header = 1;
+	cell[0] = '\0';
+	json_array_foreach(json_object_get(r.json, "gpus"), i, v)
+		off += (size_t)snprintf(cell + off, off < sizeof(cell) ? sizeof(cell) - off : 0, "%s%lld", i ? "," : "",
+				(long long)json_integer_value(v));
+	cli_table_add(&t, "GPUs given:", cell[0] ? cell : "none");
+	report_line(&t, rep, "cuda_visible_devices", "CUDA_VISIBLE_DEVICES:");
+	report_line(&t, rep, "torch_cuda_device_count", "CUDA devices (torch):");
+	report_line(&t, rep, "python", "Python:");
+	report_line(&t, rep, "torch", "PyTorch:");
+	report_line(&t, rep, "tensorflow", "TensorFlow:");
+	report_line(&t, rep, "jupyter_server", "Jupyter Server:");
+	report_line(&t, rep, "notebook", "Notebook:");
+	report_line(&t, r.json, "exit_status", "Probe exit status:");
+	cli_table_print(&t, c->out);
+	cli_table_free(&t);
+	if (!json_is_object(rep)) {
+		char out[4200];
+		fprintf(c->out, "The probe gave no report; its output:\n%s\n",
+			cli_jstr(r.json, "output", "", out, sizeof(out)));
+	}
+	v = json_object_get(r.json, "exit_status");
+	if (!json_is_integer(v) || json_integer_value(v) != 0)
+		rc = cli_fail(c, CLI_EXIT_ERROR, "the probe of environment %s did not succeed", a->pos[0]);
+out:
+	cli_resp_free(&r);
+	return rc;
 }
 
 int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a)

@@ -113,6 +113,26 @@ const cli_cmd_t cli_cmds[] = {
 	  "Examples:\n"
 	  "  gpuhub logs thesis\n"
 	  "  gpuhub logs 12 --tail 20\n" },
+	{ NULL, "shell", cli_cmd_shell, "t|tty,T|no-tty,admin", 1, 1, 0,
+	  "open a shell in a running session",
+	  "Usage: gpuhub shell SESSION [--tty | --no-tty] [--admin]\n"
+	  "\n"
+	  "Runs a shell in the session's workspace: as its account, in its sandbox,\n"
+	  "with its GPUs (CUDA_VISIBLE_DEVICES) and variables. With a terminal on\n"
+	  "stdin and stdout the shell gets one too (the window size follows yours);\n"
+	  "otherwise what comes on stdin runs as a script. Exits with the shell's\n"
+	  "status (255 when the connection ends first). SESSION is an id or one of\n"
+	  "your session names; the session must be running.\n"
+	  "\n"
+	  "Flags:\n"
+	  "  -t, --tty          give the shell a terminal even when stdin is not one\n"
+	  "  -T, --no-tty       no terminal: no prompt, no echo (for scripts)\n"
+	  "  --admin            (admins) open another user's session; recorded\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub shell thesis\n"
+	  "  echo 'nvidia-smi; python3 -c \"import torch; print(torch.__version__)\"' | gpuhub shell thesis\n"
+	  "  gpuhub shell 12 --admin\n" },
 	{ NULL, "queue", cli_cmd_queue, "a|all", 0, 0, 0,
 	  "show waiting sessions: position, expected wait, reason",
 	  "Usage: gpuhub queue [--all]\n"
@@ -199,6 +219,23 @@ const cli_cmd_t cli_cmds[] = {
 	  "\n"
 	  "Example:\n"
 	  "  gpuhub env show jupyter-pytorch\n" },
+	{ "env", "check", cli_cmd_env_check, "gpus=", 1, 1, 0,
+	  "run an environment's probe: versions and the GPUs it sees",
+	  "Usage: gpuhub env check NAME [--gpus N]\n"
+	  "\n"
+	  "Runs the environment's probe command the way a session of yours would\n"
+	  "run (your account, the sandbox, CUDA_VISIBLE_DEVICES naming GPUs that are\n"
+	  "free now; they are not reserved) and prints what it finds: the Python,\n"
+	  "PyTorch, TensorFlow and Jupyter versions, and the GPUs it can see.\n"
+	  "Exits 1 when the probe fails.\n"
+	  "\n"
+	  "Flags:\n"
+	  "  --gpus N           GPUs to give the probe: a whole number or a fraction\n"
+	  "                     (default: one, or none when the hub has no GPUs)\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub env check jupyter-pytorch\n"
+	  "  gpuhub env check jupyter-pytorch --gpus 0.5 -o json\n" },
 	{ "env", "add", cli_cmd_env_add, "", 1, 1, 0,
 	  "add an environment from a JSON file (admins)",
 	  "Usage: gpuhub env add FILE.json\n"
@@ -421,7 +458,7 @@ const cli_cmd_t cli_cmds[] = {
 const size_t cli_ncmds = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 
 static const char *const groups[][2] = {
-	{ "env",   "environments: ls, show, add, rm" },
+	{ "env",   "environments: ls, show, check, add, rm" },
 	{ "users", "accounts (admins): ls, add, show, set, rm" },
 	{ "token", "API tokens: create, ls, revoke" },
 	{ "snapshot", "work dir snapshots: create, ls, restore, rm, import" },

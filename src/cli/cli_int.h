@@ -14,6 +14,7 @@
  *   cli_table.c     | aligned tables and key/value listings
  *   cli_fmt.c       | ages, times, GPU counts, sizes, JSON field access
  *   cli_sessions.c  | launch, ls, show, stop, rm, events; SESSION names
+ *   cli_shell.c     | shell: a WebSocket to a session's shell, raw terminal
  *   cli_admin.c     | env, users, gpus
  *   cli_snap.c      | snapshot create, ls, restore, rm, import
  *   cli_auth.c      | login, logout, whoami, token, version; passwords
@@ -339,6 +340,7 @@ int cli_cmd_snap_import(cli_ctx_t *c, const cli_args_t *a);
 /* ---- admin (cli_admin.c) ------------------------------------------------ */
 
 int cli_cmd_env_ls(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_env_check(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_show(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_env_rm(cli_ctx_t *c, const cli_args_t *a);
@@ -348,6 +350,7 @@ int cli_cmd_unquarantine(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_queue(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_usage(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_logs(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_shell(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_ls(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_add(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_users_show(cli_ctx_t *c, const cli_args_t *a);

@@ -52,7 +52,7 @@
  * libcyaml and freed with cyaml_free() on the whole cfg_doc_t. */
 
 typedef struct { char *format, *level; } cfg_log_t;
-typedef struct { char *source, *sim_default, *poll_interval_ms; } cfg_gpus_t;
+typedef struct { char *source, *sim_default, *poll_interval_ms, *mps_control; } cfg_gpus_t;
 typedef struct { char *driver, *url; } cfg_store_t;
 typedef struct { char *engine, *stop_grace_s, *sandbox, *accounts; } cfg_runtime_t;
 typedef struct { char *max_body_bytes, *cookie_secure; } cfg_http_t;
@@ -106,6 +106,7 @@ static const cyaml_schema_field_t cfg_gpus_fields[] = {
 	CFG_LEAF("source", cfg_gpus_t, source, CFG_LEN(gpus)),
 	CFG_LEAF("sim_default", cfg_gpus_t, sim_default, CFG_LEN(gpus_sim_default)),
 	CFG_LEAF("poll_interval_ms", cfg_gpus_t, poll_interval_ms, CYAML_UNLIMITED),
+	CFG_LEAF("mps_control", cfg_gpus_t, mps_control, CFG_LEN(gpus_mps_control)),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t cfg_store_fields[] = {
@@ -230,6 +231,7 @@ const cfg_key_t cfg_keys[] = {
 		gpus_sim_default, 0, 0, 0),
 	CFG_KEY("gpus.poll_interval_ms", CFG_INT, CFG_S_GPUS, cfg_gpus_t, poll_interval_ms,
 		gpu_poll_ms, 100, 60000, 0),
+	CFG_KEY("gpus.mps_control", CFG_TEXT, CFG_S_GPUS, cfg_gpus_t, mps_control, gpus_mps_control, 0, 0, 0),
 	CFG_KEY("store.driver", CFG_TEXT, CFG_S_STORE, cfg_store_t, driver, store_driver, 0, 0, 0),
 	CFG_KEY("store.url", CFG_TEXT, CFG_S_STORE, cfg_store_t, url, store_url, 0, 0, 0),
 	CFG_KEY("runtime.engine", CFG_TEXT, CFG_S_RUNTIME, cfg_runtime_t, engine, runtime, 0, 0, 0),
@@ -363,6 +365,7 @@ void config_defaults(gh_config_t *cfg)
 	gh_strlcpy(cfg->gpus, "auto", sizeof cfg->gpus);
 	gh_strlcpy(cfg->gpus_sim_default, "4xA100-80GB", sizeof cfg->gpus_sim_default);
 	cfg->gpu_poll_ms = 1000;
+	gh_strlcpy(cfg->gpus_mps_control, "nvidia-cuda-mps-control", sizeof cfg->gpus_mps_control);
 	gh_strlcpy(cfg->store_driver, "sqlite", sizeof cfg->store_driver);
 	gh_strlcpy(cfg->runtime, "local", sizeof cfg->runtime);
 	cfg->stop_grace_s = 10;
@@ -711,6 +714,10 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	if (!cfg_one_of(cfg->runtime, engines))
 		return cfg_bad(errmsg, errlen, "runtime.engine: '%s' is not a known engine (local)",
 			       cfg->runtime);
+	if (!cfg->gpus_mps_control[0] || strchr(cfg->gpus_mps_control, ' ') ||
+	    (strchr(cfg->gpus_mps_control, '/') && cfg->gpus_mps_control[0] != '/'))
+		return cfg_bad(errmsg, errlen, "gpus.mps_control: '%s' must be \"off\", a command name or an "
+			       "absolute path", cfg->gpus_mps_control);
 	if (!cfg_one_of(cfg->runtime_accounts, accounts))
 		return cfg_bad(errmsg, errlen, "runtime.accounts: '%s' is not none, dedicated or map",
 			       cfg->runtime_accounts);

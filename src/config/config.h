@@ -15,6 +15,8 @@
  *   gpus.source               gpus              "auto" | "nvml" | "sim:N[xMODEL]"
  *   gpus.sim_default          gpus_sim_default  "4xA100-80GB" (auto's fallback)
  *   gpus.poll_interval_ms     gpu_poll_ms       1000
+ *   gpus.mps_control          gpus_mps_control  "nvidia-cuda-mps-control" (on PATH; a
+ *                                               path; "off" = no MPS daemons)
  *   store.driver              store_driver      "sqlite"
  *   store.url                 store_url         "" = <data_dir>/gpuhub.db
  *   runtime.engine            runtime           "local"
@@ -60,6 +62,7 @@ typedef struct {
 	char gpus[CONFIG_STR];
 	char gpus_sim_default[CONFIG_STR];
 	int gpu_poll_ms;
+	char gpus_mps_control[CONFIG_STR];
 	char store_driver[32];
 	char store_url[CONFIG_STR];
 	char runtime[32];

@@ -31,6 +31,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* While a workspace starts (or stops), how often its readiness is probed:
+ * the time from "Jupyter answers" to "running" is half of this on average
+ * (bench/spawn_bench.py); a probe is one loopback HTTP request on a worker. */
+#define HUB_PROBE_SOON_MS 5
+
 static int mkdir_p(const char *path)
 {
 	char tmp[CONFIG_STR + 64];
@@ -222,6 +227,10 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		goto fail;
 	}
 	hub_quarantine_restore(hub);
+	if ((rc = hub_mps_open(hub))) {
+		snprintf(errmsg, errlen, "cannot set up CUDA MPS management: %s", gh_strerror(rc));
+		goto fail;
+	}
 	hub_reconcile(hub);
 	if ((rc = hub_alert_open(hub, errmsg, errlen)))
 		goto fail;
@@ -245,6 +254,7 @@ void hub_close(hub_t *hub)
 	hub->worker = NULL;
 	hub_usage_flush(hub);
 	hub_alert_close(hub);
+	hub_mps_close(hub);
 	while (hub->subs) {
 		struct hub_sub *s = hub->subs;
 		hub->subs = s->next;
@@ -321,7 +331,8 @@ int hub_tick(hub_t *hub)
 		hub->probe_soon = 0;
 		hub_sessions_work(hub, now);
 		rt_reap(hub->rt);
-		hub->next_probe = now + (hub->probe_soon ? 20 : 500);
+		hub_mps_tick(hub);
+		hub->next_probe = now + (hub->probe_soon ? HUB_PROBE_SOON_MS : 500);
 	}
 	if (hub->sched_dirty) {
 		hub->sched_dirty = 0;

@@ -122,6 +122,17 @@ const char *hub_env_default_command(void);
 int hub_env_create(hub_t *hub, const char *name, const char *spec, int64_t actor_id,
                    const gh_env_t **out, char *why, size_t whylen);
 int hub_env_delete(hub_t *hub, const char *name, int64_t actor_id, char *why, size_t whylen);
+/* Runs environment env's probe for user u with gpu_milli GPUs (-1 = up to
+ * one, as the environment's default allows) that are free now, on a
+ * worker; cb runs later on the loop thread with rc 0 and the report (JSON
+ * text, borrowed) or an error and a sentence. Returns non-zero (with why)
+ * when the check cannot start; cb is then not called. */
+typedef void (*hub_check_fn)(void *ctx, int rc, const char *why, const char *report);
+int hub_env_check(hub_t *hub, const char *env, const gh_user_t *u, int gpu_milli, hub_check_fn cb, void *ctx,
+                  char *why, size_t whylen);
+/* 1 when the environment can run here (its required Python modules are
+ * installed); else 0 with a sentence in *why (may be NULL). */
+int hub_env_available(const hub_t *hub, const gh_env_t *e, const char **why);
 
 /* --- sessions --- */
 int hub_session_count(const hub_t *hub);
@@ -147,6 +158,13 @@ void hub_workspace_token(const hub_t *hub, int64_t id, char out[33]);
 /* Where the workspace of session id writes its output (kept after it
  * stops): <data_dir>/sessions/<id>.log. */
 void hub_session_log_path(const hub_t *hub, int64_t id, char *out, size_t outlen);
+/* Starts a shell beside the running workspace of session id, for actor
+ * (the caller checked that actor is the owner or an admin who asked for
+ * it): tty = 1 on a new terminal (*fd its master), 0 on a socket pair.
+ * *pid is the hub's child: the caller reaps it and closes *fd. Recorded as
+ * a session.shell event. GH_ESTATE when the session is not running. */
+int hub_session_shell(hub_t *hub, int64_t id, const gh_user_t *actor, int tty, int *fd, int *pid, char *why,
+                      size_t whylen);
 /* Public URL path of a session's workspace into out. */
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen);
 

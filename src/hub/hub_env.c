@@ -45,13 +45,31 @@
 	"--disable-telemetry --disable-update-check --disable-workspace-trust "                         \
 	"--disable-getting-started-override --disable-proxy $HOME\"]"
 
+/* The probe of `gpuhub env check`: one JSON line with the versions the
+ * environment's Python finds and the GPUs it sees. Nothing is imported
+ * unless installed; torch is asked how many CUDA devices it can use. */
+#define PROBE_PY                                                                                       \
+	"import json,os,platform,importlib.util as u;"                                                 \
+	"v=lambda m:(getattr(__import__(m),'__version__','?') if u.find_spec(m) else None);"            \
+	"r={'python':platform.python_version(),'torch':v('torch'),'tensorflow':v('tensorflow'),"        \
+	"'jupyter_server':v('jupyter_server'),'notebook':v('notebook'),"                               \
+	"'cuda_visible_devices':os.environ.get('CUDA_VISIBLE_DEVICES','')};"                           \
+	"r['torch_cuda_device_count']=__import__('torch').cuda.device_count() if r['torch'] else None;" \
+	"print(json.dumps(r))"
+#define PYTHON "/usr/bin/python3"
+#define PROBE_CMD "[\"" PYTHON "\",\"-c\",\"" PROBE_PY "\"]"
+
 static const struct {
-	const char *name, *display, *interface, *labels, *command, *ready;
+	const char *name, *display, *interface, *labels, *command, *ready, *requires;
 } seed_envs[] = {
-	{"jupyter-python", "Jupyter + Python 3", "jupyter", "{\"python\":\"3.11\"}", JUPYTER_CMD, "api/status"},
+	{"jupyter-python", "Jupyter + Python 3", "jupyter", "{\"python\":\"3.11\"}", JUPYTER_CMD, "api/status",
+	 "[\"jupyter_server\"]"},
 	{"jupyter-pytorch", "Jupyter + PyTorch", "jupyter", "{\"python\":\"3.11\",\"pytorch\":\"1.13\"}",
-	 JUPYTER_CMD, "api/status"},
-	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}", VSCODE_CMD, "healthz"},
+	 JUPYTER_CMD, "api/status", "[\"jupyter_server\",\"torch\"]"},
+	/* for machines that have TensorFlow (Debian 12 does not package it) */
+	{"jupyter-tensorflow", "Jupyter + TensorFlow", "jupyter", "{\"python\":\"3.11\",\"tensorflow\":\"2\"}",
+	 JUPYTER_CMD, "api/status", "[\"jupyter_server\",\"tensorflow\"]"},
+	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}", VSCODE_CMD, "healthz", "[]"},
 };
 
 const char *hub_env_default_command(void) { return PLACEHOLDER_CMD; }
@@ -77,7 +95,18 @@ static void env_append(hub_t *hub, const gh_env_t *e)
 	hub_env_info_t *info = &hub->env_info[hub->n_envs];
 	hub->envs[hub->n_envs] = *e;
 	info->ok = hub_env_info(e, rt_name(hub->rt), info) == 0;
+	hub_env_availability(info);
+	if (!info->available)
+		GH_WARN("environment %s is not available here: %s", e->name, info->unavailable);
 	hub->n_envs++;
+}
+
+int hub_env_available(const hub_t *hub, const gh_env_t *e, const char **why)
+{
+	const hub_env_info_t *info = &hub->env_info[e - hub->envs];
+	if (why)
+		*why = info->available ? NULL : info->unavailable;
+	return info->available;
 }
 
 const hub_env_info_t *hub_env_spec(const hub_t *hub, const gh_env_t *e)
@@ -111,9 +140,10 @@ int hub_env_seed(hub_t *hub)
 		         "{\"name\":\"%s\",\"display_name\":\"%s\",\"interface\":\"%s\",\"labels\":%s,"
 		         "\"launch\":{\"local\":{\"command\":%s,\"ready\":\"%s\"}},"
 		         "\"default_gpus\":1,\"max_gpus\":4,\"default_cpu_milli\":2000,\"max_cpu_milli\":8000,"
-		         "\"default_memory_mib\":8192,\"max_memory_mib\":65536}",
+		         "\"default_memory_mib\":8192,\"max_memory_mib\":65536,"
+		         "\"python\":\"" PYTHON "\",\"requires\":%s,\"probe\":" PROBE_CMD "}",
 		         seed_envs[i].name, seed_envs[i].display, seed_envs[i].interface, seed_envs[i].labels,
-		         seed_envs[i].command, seed_envs[i].ready);
+		         seed_envs[i].command, seed_envs[i].ready, seed_envs[i].requires);
 		if ((rc = hub_env_create(hub, seed_envs[i].name, spec, 0, &out, why, sizeof(why)))) {
 			GH_ERROR("cannot seed environment %s: %s", seed_envs[i].name, why);
 			return rc;
@@ -198,7 +228,12 @@ int hub_env_delete(hub_t *hub, const char *name, int64_t actor_id, char *why, si
 	for (i = idx; i < hub->n_envs - 1; i++) {
 		/* the parsed spec holds pointers into itself: move it by re-parsing */
 		hub_env_info_t *info = &hub->env_info[i];
+		int avail = hub->env_info[i + 1].available;
+		char why_na[sizeof(info->unavailable)];
+		memcpy(why_na, hub->env_info[i + 1].unavailable, sizeof(why_na));
 		info->ok = hub_env_info(&hub->envs[i], rt_name(hub->rt), info) == 0;
+		info->available = avail;
+		memcpy(info->unavailable, why_na, sizeof(why_na));
 	}
 	hub->n_envs--;
 	return 0;
@@ -249,6 +284,24 @@ int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out)
 		out->argv[i] = out->argv_buf + off;
 		off += len + 1;
 	}
+	v = json_object_get(o, "python");
+	gh_strlcpy(out->python, json_is_string(v) ? json_string_value(v) : "python3", sizeof(out->python));
+	json_array_foreach(json_object_get(o, "requires"), i, v) {
+		if (!json_is_string(v) || out->n_requires >= 8)
+			break;
+		gh_strlcpy(out->requires[out->n_requires++], json_string_value(v), sizeof(out->requires[0]));
+	}
+	off = 0;
+	json_array_foreach(json_object_get(o, "probe"), i, v) {
+		const char *s = json_string_value(v);
+		size_t len = s ? strlen(s) : 0;
+		if (!s || i >= 16 || off + len + 1 > sizeof(out->probe_buf))
+			break;
+		memcpy(out->probe_buf + off, s, len + 1);
+		out->probe[i] = out->probe_buf + off;
+		off += len + 1;
+	}
+	out->available = 1;
 	json_decref(o);
 	return out->argv[0] ? 0 : GH_EUNSUPPORTED;
 }

@@ -69,6 +69,7 @@ struct hub {
 	int sched_dirty;                     /* a scheduling pass is due */
 	int work_due;                        /* sessions need runtime work now */
 	int probe_soon;                      /* a workspace is starting: probe often */
+	struct hub_mps *mps;                 /* MPS daemons (hub_mps.c) */
 };
 
 /* Transactions that flush their events to subscribers on commit. */
@@ -122,6 +123,11 @@ void hub_usage_flush(hub_t *hub);
 /* Books the held sessions of user_id up to now and ends their marks
  * (before the user and their sessions are deleted). */
 void hub_usage_book_user(hub_t *hub, int64_t user_id);
+/* hub_mps.c: one CUDA MPS daemon per GPU shared by fractions */
+int hub_mps_open(hub_t *hub);
+void hub_mps_close(hub_t *hub);
+/* Starts and stops daemons to match the sessions (work on a worker). */
+void hub_mps_tick(hub_t *hub);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);
@@ -174,10 +180,38 @@ typedef struct hub_env_info {
 	char argv_buf[2048];
 	int ready_http;                      /* 1: ready when GET ready_path answers 200 */
 	char ready_path[256];                /* relative to the session URL, e.g. "api/status" */
+	/* what the environment needs (hub_envcheck.c) */
+	char python[128];                    /* its interpreter, default "python3" */
+	char requires[8][64];                /* Python modules it cannot work without */
+	int n_requires;
+	int available;                       /* 1: every required module is installed */
+	char unavailable[200];               /* why not, a sentence */
+	const char *probe[17];               /* `env check` command, points into probe_buf */
+	char probe_buf[2048];
 } hub_env_info_t;
 int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out);
+/* hub_envcheck.c: sets info->available by asking info->python whether each
+ * required module is installed (a short child process; blocking). */
+void hub_env_availability(hub_env_info_t *info);
 /* e parsed once, when it was loaded or created (argv points into the
  * returned struct); NULL when it cannot run on this hub's runtime. */
 const hub_env_info_t *hub_env_spec(const hub_t *hub, const gh_env_t *e);
+
+/* hub_spec.c: a session's runtime spec, self-contained (spec's strings
+ * point into the struct, so a copy for a worker needs no hub state). */
+typedef struct {
+	hub_env_info_t info;
+	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80];
+	char user[GH_NAME_MAX], name[GH_NAME_MAX], env_name[GH_NAME_MAX];
+	char account[64], home[CONFIG_STR + 80], hide[CONFIG_STR];
+	char env[RT_MAX_ENV][CONFIG_STR + 128];
+	int n_env;
+	rt_spec_t spec;
+} hub_rtspec_t;
+/* Fills rs for hs (creates the user's home when missing); a sentence in
+ * why on failure. rs is not movable: spec points into it. */
+int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char *why, size_t whylen);
+/* Adds a "KEY=value" entry to the spec's environment. */
+int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv);
 
 #endif

@@ -296,6 +296,10 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 		snprintf(why, whylen, "environment '%s' cannot run on the %s runtime", e->name, rt_name(hub->rt));
 		return GH_EUNSUPPORTED;
 	}
+	if (!info->available) {
+		snprintf(why, whylen, "environment '%s' is not available on this machine: %s", e->name, info->unavailable);
+		return GH_ESTATE;
+	}
 	milli = req->gpu_milli >= 0 ? req->gpu_milli : info->default_milli;
 	if (milli > info->max_milli) {
 		snprintf(why, whylen, "environment '%s' allows at most %g GPUs", e->name, info->max_milli / 1000.0);
@@ -444,12 +448,7 @@ void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s
 typedef struct {
 	int64_t session_id;
 	gh_rt_t *rt;
-	hub_env_info_t info;
-	char workdir[CONFIG_STR + 64], logp[CONFIG_STR + 80];
-	char user[GH_NAME_MAX], name[GH_NAME_MAX], env_name[GH_NAME_MAX];
-	char account[64], home[CONFIG_STR + 80], hide[CONFIG_STR];
-	char env[RT_MAX_ENV][CONFIG_STR + 128];
-	rt_spec_t spec;
+	hub_rtspec_t rs;
 	int rc;
 	char ref[GH_TEXT_MAX];
 	char err[512];
@@ -458,7 +457,7 @@ typedef struct {
 static void start_run(void *vjob)
 {
 	start_job_t *job = vjob;
-	job->rc = rt_start(job->rt, &job->spec, job->ref, sizeof(job->ref), job->err, sizeof(job->err));
+	job->rc = rt_start(job->rt, &job->rs.spec, job->ref, sizeof(job->ref), job->err, sizeof(job->err));
 }
 
 static void start_done(void *ctx, void *vjob)
@@ -494,103 +493,19 @@ static void start_done(void *ctx, void *vjob)
 
 static void start_workspace(hub_t *hub, hub_session_t *hs)
 {
-	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
-	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
-	const hub_env_info_t *spec;
 	start_job_t *job;
-	char devs[256], url[GH_TEXT_MAX], home[CONFIG_STR + 80];
-	size_t off = 0;
-	int i, k = 0;
+	char why[HUB_WHY];
 
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return; /* retried at the next tick */
-	if (!e || !u || !(spec = hub_env_spec(hub, e))) {
+	if (hub_rtspec_fill(hub, hs, &job->rs, why, sizeof(why)) != 0) {
 		free(job);
-		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
-		                   "its environment no longer exists or cannot run here");
+		hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", why);
 		return;
 	}
-	/* the copy's argv must point into the copy's own buffer */
-	job->info = *spec;
-	for (i = 0; spec->argv[i]; i++)
-		job->info.argv[i] = job->info.argv_buf + (spec->argv[i] - spec->argv_buf);
 	job->session_id = hs->s.id;
 	job->rt = hub->rt;
-	snprintf(job->workdir, sizeof(job->workdir), "%s/sessions/%lld", hub->cfg.data_dir, (long long)hs->s.id);
-	hub_session_log_path(hub, hs->s.id, job->logp, sizeof(job->logp));
-	gh_strlcpy(job->user, u->name, sizeof(job->user));
-	gh_strlcpy(job->name, hs->s.name, sizeof(job->name));
-	gh_strlcpy(job->env_name, e->name, sizeof(job->env_name));
-	devs[0] = '\0';
-	for (i = 0; i < hs->n_allocs && off + 8 < sizeof(devs); i++)
-		off += (size_t)snprintf(devs + off, sizeof(devs) - off, "%s%d", i ? "," : "", hs->allocs[i].gpu_index);
-	hub_session_url(hub, hs, url, sizeof(url));
-	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SESSION_ID=%lld", (long long)hs->s.id);
-	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_USER=%s", u->name);
-	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SESSION_NAME=%s", hs->s.name);
-	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_ENV=%s", e->name);
-	snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_VISIBLE_DEVICES=%s", devs);
-	snprintf(job->env[k++], sizeof(job->env[0]), "NVIDIA_VISIBLE_DEVICES=%s", devs[0] ? devs : "void");
-	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_BASE_URL=%s", url);
-	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_PORT=%d", hs->s.port);
-	snprintf(home, sizeof(home), "%s/homes/%s", hub->cfg.data_dir, u->name);
-	if (mkdir(home, 0700) != 0 && errno != EEXIST)
-		GH_WARN("cannot create the home of user %s at %s: %s", u->name, home, strerror(errno));
-	snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_HOME=%s", home);
-	{
-		char tok[33];
-		hub_workspace_token(hub, hs->s.id, tok);
-		snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_WORKSPACE_TOKEN=%s", tok);
-	}
-	if (gpu_src_simulated(hub->gpu))
-		snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
-	if (hs->n_allocs == 1 && hs->allocs[0].milli < 1000) {
-		/* a fraction of one GPU: CUDA MPS caps its share of the SMs and
-		 * its device memory; the pipe directory is the GPU's MPS daemon's */
-		const gh_alloc_t *a = &hs->allocs[0];
-		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=%d",
-		         a->milli / 10 > 0 ? a->milli / 10 : 1);
-		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT=0=%lldM",
-		         (long long)a->memory_mib);
-		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_PIPE_DIRECTORY=%s/mps/%d/pipe",
-		         hub->cfg.data_dir, a->gpu_index);
-		snprintf(job->env[k++], sizeof(job->env[0]), "CUDA_MPS_LOG_DIRECTORY=%s/mps/%d/log",
-		         hub->cfg.data_dir, a->gpu_index);
-	}
-	job->spec.session_id = hs->s.id;
-	job->spec.user = job->user;
-	job->spec.session_name = job->name;
-	job->spec.env_name = job->env_name;
-	job->spec.argv = job->info.argv;
-	job->spec.workdir = job->workdir;
-	job->spec.log_path = job->logp;
-	for (i = 0; i < k; i++)
-		job->spec.env[i] = job->env[i];
-	job->spec.env[k] = NULL;
-	/* isolation, as configured (runtime.accounts, runtime.sandbox) */
-	gh_strlcpy(job->home, home, sizeof(job->home));
-	job->spec.home_dir = job->home;
-	if (strcmp(hub->cfg.runtime_accounts, "none") != 0) {
-		int dedicated = strcmp(hub->cfg.runtime_accounts, "dedicated") == 0;
-		if (rt_account_name(u->name, dedicated, job->account, sizeof(job->account)) != 0) {
-			free(job);
-			hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
-			                   "the user name cannot be a Unix account name");
-			return;
-		}
-		job->spec.unix_user = job->account;
-		job->spec.create_account = dedicated;
-	}
-	if (hub->cfg.runtime_sandbox) {
-		gh_strlcpy(job->hide, hub->cfg.data_dir, sizeof(job->hide));
-		job->spec.sandbox = 1;
-		job->spec.hide_dir = job->hide;
-		job->spec.memory_mib = hs->s.memory_mib;
-		job->spec.cpu_milli = hs->s.cpu_milli;
-		job->spec.max_pids = 4096;
-	}
-
 	if (worker_submit(hub->worker, job, start_run, start_done, hub) != 0) {
 		free(job);
 		return;

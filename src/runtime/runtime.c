@@ -51,6 +51,17 @@ int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid)
 	return rt->ops->owns_pid && ref && ref[0] && pid > 0 ? rt->ops->owns_pid(rt, ref, pid) : 0;
 }
 
+int rt_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg, size_t errlen)
+{
+	*fd = -1;
+	*pid = 0;
+	if (!rt->ops->exec) {
+		snprintf(errmsg, errlen, "the %s runtime cannot run commands in a workspace", rt->ops->name);
+		return GH_EUNSUPPORTED;
+	}
+	return rt->ops->exec(rt, spec, ref, fd, pid, errmsg, errlen);
+}
+
 int rt_account_name(const char *user, int dedicated, char *out, size_t outlen)
 {
 	const char *prefix = dedicated ? "gh-" : "";

@@ -40,6 +40,8 @@ typedef struct {
 	int64_t memory_mib;              /* cgroup memory limit; 0 = none */
 	int cpu_milli;                   /* cgroup CPU quota, 1000 = one core; 0 = none */
 	int max_pids;                    /* cgroup process limit; 0 = none */
+	int tty;                         /* exec only: 1 = the command gets a terminal
+	                                    (the sandbox keeps its session) */
 } rt_spec_t;
 
 typedef enum {
@@ -64,6 +66,19 @@ typedef struct rt_ops {
 	/* 1 when process pid (as the host sees it) belongs to the workspace
 	 * ref, else 0. Optional: an engine without it attributes nothing. */
 	int (*owns_pid)(gh_rt_t *rt, const char *ref, int pid);
+	/*
+	 * Runs spec->argv beside the workspace `ref`: as its account, in a
+	 * sandbox laid out like its own, in its cgroup, with spec->env; with
+	 * ref NULL on its own, as a workspace of spec would (without a cgroup;
+	 * the work directory and home are made when missing). With
+	 * spec->tty the command's stdin, stdout and stderr are a new terminal
+	 * and *fd is its master side; else they are one end of a socket pair
+	 * and *fd the other (shutdown(SHUT_WR) is end of input). *pid is a
+	 * child of the caller, who reaps it and closes *fd. NULL = the engine
+	 * cannot (GH_EUNSUPPORTED from rt_exec).
+	 */
+	int (*exec)(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg,
+	            size_t errlen);
 } rt_ops_t;
 
 struct gh_rt {
@@ -79,6 +94,7 @@ int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
 void rt_reap(gh_rt_t *rt);
 /* 0 when the engine cannot tell (no owns_pid). */
 int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid);
+int rt_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg, size_t errlen);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an

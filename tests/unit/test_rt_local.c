@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -263,6 +264,76 @@ static void test_no_zombies(void **state)
 	assert_non_null(strstr(err, "cannot run /nonexistent/gpuhub-no-such-command"));
 	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* no child of ours is left */
 	assert_int_equal(errno, ECHILD);
+}
+
+/* Reads fd to its end into buf (NUL-terminated). */
+static void read_all(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n + 1 < len && (r = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+}
+
+/* exec: a command beside a running workspace, on a socket and on a
+ * terminal; on its own (no handle); refused for a workspace that ended. */
+static void test_exec(void **state)
+{
+	gh_rt_t *rt = *state;
+	const char *wargv[] = {"/bin/sh", "-c", "sleep 300", NULL};
+	const char *xargv[] = {"/bin/sh", "-c", "echo foo=$FOO; test -t 0 && echo tty || echo no-tty; read l; echo got=$l; exit 3",
+	                       NULL};
+	rt_spec_t spec = {0};
+	char ref[160], err[256], work[300], logp[300], out[512];
+	int fd, pid, st;
+
+	snprintf(work, sizeof(work), "%s/exec", base);
+	snprintf(logp, sizeof(logp), "%s/exec.log", base);
+	spec.session_id = 900002;
+	spec.user = "alice";
+	spec.argv = wargv;
+	spec.workdir = work;
+	spec.log_path = logp;
+	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
+
+	spec.argv = xargv;
+	spec.env[0] = "FOO=bar";
+	assert_int_equal(rt_exec(rt, &spec, ref, &fd, &pid, err, sizeof(err)), 0);
+	assert_true(write(fd, "line\n", 5) == 5);
+	shutdown(fd, SHUT_WR);
+	read_all(fd, out, sizeof(out));
+	close(fd);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+	assert_string_equal(out, "foo=bar\nno-tty\ngot=line\n");
+
+	spec.tty = 1;
+	assert_int_equal(rt_exec(rt, &spec, ref, &fd, &pid, err, sizeof(err)), 0);
+	assert_true(write(fd, "x\n", 2) == 2);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	{
+		ssize_t n = read(fd, out, sizeof(out) - 1); /* the terminal keeps what was written */
+		out[n > 0 ? n : 0] = '\0';
+	}
+	close(fd);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+	assert_non_null(strstr(out, "tty\r\n"));
+	assert_non_null(strstr(out, "got=x"));
+
+	spec.tty = 0;
+	assert_int_equal(rt_exec(rt, &spec, NULL, &fd, &pid, err, sizeof(err)), 0);
+	shutdown(fd, SHUT_WR);
+	read_all(fd, out, sizeof(out));
+	close(fd);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_string_equal(out, "foo=bar\nno-tty\ngot=\n");
+
+	assert_int_equal(rt_signal_stop(rt, ref, 1), 0);
+	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
+	assert_int_equal(rt_exec(rt, &spec, ref, &fd, &pid, err, sizeof(err)), GH_ESTATE);
+	assert_int_equal(fd, -1);
 }
 
 static const char inside[] =
@@ -512,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_old_handles),
 		cmocka_unit_test(test_default_mode),
 		cmocka_unit_test(test_no_zombies),
+		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_sandbox_no_cgroup_stop),
 		cmocka_unit_test(test_cgroup_limits),

@@ -44,6 +44,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <pty.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -557,6 +560,145 @@ static int local_owns_pid(gh_rt_t *rt, const char *ref, int pid)
 	return sid > 0 && sid == leader;
 }
 
+/* --- exec: a command beside a running workspace (gpuhub shell) --- */
+
+typedef struct {
+	char **argv, **envp;
+	const char *workdir;
+	const rt_user_t *u;
+	const rt_cg_join_t *join;
+	int io, tty;
+} exec_child_t;
+
+/* Runs in the forked child: only async-signal-safe calls until exec. */
+static void exec_child(const exec_child_t *c)
+{
+	sigset_t none;
+	char num[16];
+	int i, n, pid;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	if (c->tty)
+		ioctl(c->io, TIOCSCTTY, 0);
+	pid = (int)getpid();
+	for (n = (int)sizeof(num), num[--n] = '\0'; pid > 0 || n == (int)sizeof(num) - 1; pid /= 10)
+		num[--n] = (char)('0' + pid % 10);
+	for (i = 0; i < c->join->n; i++)
+		if (write(c->join->fd[i], num + n, strlen(num + n)) < 0) {
+			/* the workspace's cgroup is gone: run without it */
+		}
+	if (dup2(c->io, STDIN_FILENO) < 0 || dup2(c->io, STDOUT_FILENO) < 0 || dup2(c->io, STDERR_FILENO) < 0)
+		_exit(126);
+	if (c->u->set && (setgroups((size_t)c->u->ngroups, c->u->groups) != 0 || setgid(c->u->gid) != 0 ||
+	                  setuid(c->u->uid) != 0 || getuid() != c->u->uid))
+		_exit(126);
+	if (chdir(c->workdir) != 0)
+		_exit(126);
+	for (i = 0; i < NSIG; i++)
+		signal(i, SIG_DFL);
+	execve(c->argv[0], c->argv, c->envp);
+	if (!strchr(c->argv[0], '/')) {
+		environ = c->envp;
+		execvp(c->argv[0], c->argv);
+	}
+	_exit(127);
+}
+
+static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fdout, int *pidout, char *errmsg,
+                      size_t errlen)
+{
+	rt_local_t *l = (rt_local_t *)rt;
+	rt_user_t u;
+	rt_strv_t av = {0}, ev = {0};
+	rt_cg_join_t join = {.n = 0};
+	exec_child_t c;
+	char rel[128];
+	unsigned long long want;
+	int pid = 0, err, i, mine = -1, theirs = -1, sv[2];
+	pid_t child;
+
+	if (!spec->argv || !spec->argv[0] || !spec->workdir) {
+		snprintf(errmsg, errlen, "incomplete command spec");
+		return GH_EINVAL;
+	}
+	rel[0] = '\0';
+	if (ref && (parse_ref(ref, &pid, &want, rel, sizeof(rel)) != 0 || !leader_alive(pid, want))) {
+		snprintf(errmsg, errlen, "the workspace is not running");
+		return GH_ESTATE;
+	}
+	if (spec->sandbox && !rt_sb_bwrap()) {
+		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
+		return GH_EUNSUPPORTED;
+	}
+	if ((err = rt_sb_user(spec, &u, errmsg, errlen)) != 0)
+		return err;
+	if (!ref) {
+		/* on its own: its directories may not exist yet */
+		if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
+			snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
+			return GH_EIO;
+		}
+		if ((err = rt_sb_prepare_dir(spec->workdir, 0700, &u, errmsg, errlen)) != 0)
+			return err;
+		if (spec->home_dir && (u.set || spec->sandbox) &&
+		    (err = rt_sb_prepare_dir(spec->home_dir, 0700, &u, errmsg, errlen)) != 0)
+			return err;
+	}
+	err = build_env(spec, &u, &ev);
+	if (err == 0 && spec->sandbox)
+		err = rt_sb_argv(spec, &u, &av);
+	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
+		err = rt_strv_add(&av, spec->argv[i]);
+	if (err != 0) {
+		snprintf(errmsg, errlen, "cannot prepare the command: %s", gh_strerror(err));
+		goto out;
+	}
+	if (spec->tty) {
+		struct winsize ws = {.ws_row = 24, .ws_col = 80};
+		if (openpty(&mine, &theirs, NULL, NULL, &ws) != 0) {
+			snprintf(errmsg, errlen, "cannot open a terminal: %s", strerror(errno));
+			err = GH_EIO;
+			goto out;
+		}
+		fcntl(mine, F_SETFD, FD_CLOEXEC);
+		fcntl(theirs, F_SETFD, FD_CLOEXEC);
+	} else {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+			snprintf(errmsg, errlen, "socketpair: %s", strerror(errno));
+			err = GH_EIO;
+			goto out;
+		}
+		mine = sv[0];
+		theirs = sv[1];
+	}
+	if (rel[0])
+		rt_cg_join_open(&l->cg, rel, &join);
+	c = (exec_child_t){.argv = av.v, .envp = ev.v, .workdir = spec->workdir, .u = &u, .join = &join,
+	                   .io = theirs, .tty = spec->tty};
+	child = fork();
+	if (child < 0) {
+		snprintf(errmsg, errlen, "fork: %s", strerror(errno));
+		err = GH_EIO;
+		goto out;
+	}
+	if (child == 0)
+		exec_child(&c);
+	*pidout = (int)child;
+	*fdout = mine;
+	mine = -1;
+out:
+	if (mine >= 0)
+		close(mine);
+	if (theirs >= 0)
+		close(theirs);
+	rt_cg_join_close(&join);
+	rt_strv_free(&av);
+	rt_strv_free(&ev);
+	return err;
+}
+
 const rt_ops_t rt_local_ops = {
 	.name = "local",
 	.open = local_open,
@@ -566,4 +708,5 @@ const rt_ops_t rt_local_ops = {
 	.signal_stop = local_signal_stop,
 	.reap = local_reap,
 	.owns_pid = local_owns_pid,
+	.exec = local_exec,
 };

@@ -58,6 +58,9 @@ void rt_cg_fini(rt_cg_t *cg);
  */
 int rt_cg_create(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, rt_cg_join_t *join);
 void rt_cg_join_close(rt_cg_join_t *join);
+/* Opens the cgroup.procs files of the existing cgroup rel into join (for a
+ * command that joins a running workspace); GH_ENOTFOUND when it is gone. */
+int rt_cg_join_open(rt_cg_t *cg, const char *rel, rt_cg_join_t *join);
 /* 1 when rel is a path this engine creates ("/gpuhub/<name>"). */
 int rt_cg_valid_rel(const char *rel);
 /*

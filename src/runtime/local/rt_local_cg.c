@@ -147,6 +147,26 @@ static void apply_limits(rt_cg_t *cg, int ctl, const char *dir, const rt_spec_t 
 
 /* mkdir that accepts an existing directory. */
 static int mkdir_ok(const char *path) { return mkdir(path, 0755) == 0 || errno == EEXIST ? 0 : -errno; }
+int rt_cg_join_open(rt_cg_t *cg, const char *rel, rt_cg_join_t *join)
+{
+	char dir[256], path[512];
+	int fd;
+
+	join->n = 0;
+	if (cg->mode == RT_CG_NONE || !rt_cg_valid_rel(rel))
+		return GH_ENOTFOUND;
+	for (int i = cg->mode == RT_CG_V2 ? -1 : 0; i < RT_CG_NCTL; i++) {
+		if (i >= 0 && (cg->mode == RT_CG_V2 || !cg->have[i]))
+			continue;
+		cg_dir(cg, i, rel, dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0)
+			join->fd[join->n++] = fd;
+		if (cg->mode == RT_CG_V2)
+			break;
+	}
+	return join->n > 0 ? 0 : GH_ENOTFOUND;
+}
 
 /* Creates rel in one tree (ctl for v1, -1 for v2) and opens its cgroup.procs. */
 static int create_one(rt_cg_t *cg, int ctl, const char *rel, const rt_spec_t *spec, rt_cg_join_t *join)

@@ -419,7 +419,9 @@ int rt_sb_argv(const rt_spec_t *spec, const rt_user_t *u, rt_strv_t *a)
 		rc = add3(a, "--bind", dir, dir);
 	rc = rc ? rc : add3(a, "--chdir", spec->workdir, NULL);
 	rc = rc ? rc : add3(a, "--unshare-pid", NULL, NULL);
-	rc = rc ? rc : add3(a, "--new-session", NULL, NULL);
+	/* a command on its own terminal keeps the session that terminal controls */
+	if (rc == 0 && !spec->tty)
+		rc = add3(a, "--new-session", NULL, NULL);
 	rc = rc ? rc : add3(a, "--", NULL, NULL);
 	for (int i = 0; rc == 0 && spec->argv[i]; i++)
 		rc = rt_strv_add(a, spec->argv[i]);
