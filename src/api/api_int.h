@@ -75,6 +75,14 @@ const char *api_session_view(hub_t *hub, const hub_session_t *hs);
 json_t *api_event_json(const gh_event_t *ev);
 json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer);
 
+/* --- suspend, resume, idle policies (api_idle.c) --- */
+void api_session_suspend(api_req_t *r);
+void api_session_resume(api_req_t *r);
+void api_env_idle_get(api_req_t *r);
+void api_env_idle_put(api_req_t *r);
+void api_group_idle_get(api_req_t *r);
+void api_group_idle_put(api_req_t *r);
+
 /* --- the web page (api_web.c): 1 if it answered path --- */
 int api_web(h2o_req_t *req, const char *path);
 

@@ -61,6 +61,10 @@ typedef struct { char *max_per_user; } cfg_sessions_t;
 typedef struct {
 	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions;
 } cfg_sched_t;
+typedef struct {
+	char *poll_interval_s, *gpu_idle_s, *gpu_util_percent, *cpu_percent, *full_idle_s, *max_lifetime_s,
+	     *warn_s, *notify_command, *notify_url;
+} cfg_idle_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -72,6 +76,7 @@ typedef struct {
 	cfg_auth_t *auth;
 	cfg_sessions_t *sessions;
 	cfg_sched_t *sched;
+	cfg_idle_t *idle;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -131,6 +136,18 @@ static const cyaml_schema_field_t cfg_sched_fields[] = {
 	CFG_LEAF("user_sessions", cfg_sched_t, user_sessions, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_idle_fields[] = {
+	CFG_LEAF("poll_interval_s", cfg_idle_t, poll_interval_s, CYAML_UNLIMITED),
+	CFG_LEAF("gpu_idle_s", cfg_idle_t, gpu_idle_s, CYAML_UNLIMITED),
+	CFG_LEAF("gpu_util_percent", cfg_idle_t, gpu_util_percent, CYAML_UNLIMITED),
+	CFG_LEAF("cpu_percent", cfg_idle_t, cpu_percent, CYAML_UNLIMITED),
+	CFG_LEAF("full_idle_s", cfg_idle_t, full_idle_s, CYAML_UNLIMITED),
+	CFG_LEAF("max_lifetime_s", cfg_idle_t, max_lifetime_s, CYAML_UNLIMITED),
+	CFG_LEAF("warn_s", cfg_idle_t, warn_s, CYAML_UNLIMITED),
+	CFG_LEAF("notify_command", cfg_idle_t, notify_command, CFG_LEN(idle_notify_command)),
+	CFG_LEAF("notify_url", cfg_idle_t, notify_url, CFG_LEN(idle_notify_url)),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -143,6 +160,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("auth", auth, cfg_auth_fields),
 	CFG_SECTION("sessions", sessions, cfg_sessions_fields),
 	CFG_SECTION("sched", sched, cfg_sched_fields),
+	CFG_SECTION("idle", idle, cfg_idle_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -190,6 +208,18 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("sched.group_gpus", CFG_INT, CFG_S_SCHED, cfg_sched_t, group_gpus, sched_group_gpus, 0, 4096, 1),
 	CFG_KEY("sched.user_sessions", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_sessions,
 		sched_user_sessions, 0, 1000, 1),
+	CFG_KEY("idle.poll_interval_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, poll_interval_s, idle_poll_s, 1, 3600, 1),
+	CFG_KEY("idle.gpu_idle_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, gpu_idle_s, idle_gpu_idle_s, 0, 31536000, 1),
+	CFG_KEY("idle.gpu_util_percent", CFG_INT, CFG_S_IDLE, cfg_idle_t, gpu_util_percent, idle_gpu_util_pct,
+		0, 100, 1),
+	CFG_KEY("idle.cpu_percent", CFG_INT, CFG_S_IDLE, cfg_idle_t, cpu_percent, idle_cpu_pct, 1, 100000, 1),
+	CFG_KEY("idle.full_idle_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, full_idle_s, idle_full_idle_s, 0, 31536000, 1),
+	CFG_KEY("idle.max_lifetime_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, max_lifetime_s, idle_max_lifetime_s,
+		0, 31536000, 1),
+	CFG_KEY("idle.warn_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, warn_s, idle_warn_s, 0, 86400, 1),
+	CFG_KEY("idle.notify_command", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, notify_command, idle_notify_command,
+		0, 0, 1),
+	CFG_KEY("idle.notify_url", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, notify_url, idle_notify_url, 0, 0, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -273,6 +303,13 @@ void config_defaults(gh_config_t *cfg)
 	cfg->sched_user_gpus = 0;
 	cfg->sched_group_gpus = 0;
 	cfg->sched_user_sessions = 0;
+	cfg->idle_poll_s = 10;
+	cfg->idle_gpu_idle_s = 1800;
+	cfg->idle_gpu_util_pct = 5;
+	cfg->idle_cpu_pct = 20;
+	cfg->idle_full_idle_s = 3600;
+	cfg->idle_max_lifetime_s = 0;
+	cfg->idle_warn_s = 300;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -400,6 +437,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_AUTH] = d->auth;
 	sect[CFG_S_SESSIONS] = d->sessions;
 	sect[CFG_S_SCHED] = d->sched;
+	sect[CFG_S_IDLE] = d->idle;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;
@@ -573,6 +611,10 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 		return cfg_bad(errmsg, errlen,
 			       "public_url: '%s' is not an http:// or https:// URL with a host",
 			       cfg->public_url);
+	if (cfg->idle_notify_url[0] && !cfg_url_ok(cfg->idle_notify_url))
+		return cfg_bad(errmsg, errlen,
+			       "idle.notify_url: '%s' is not an http:// or https:// URL with a host",
+			       cfg->idle_notify_url);
 	if (!cfg_one_of(cfg->log_format, formats))
 		return cfg_bad(errmsg, errlen, "log.format: '%s' is not text or json", cfg->log_format);
 	if (!cfg_one_of(cfg->log_level, levels))

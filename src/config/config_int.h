@@ -21,7 +21,7 @@ typedef enum { CFG_TEXT, CFG_INT, CFG_LONG, CFG_BOOL } cfg_kind_t;
 /* Where a leaf sits in the loaded document: at the top, or in a section. */
 typedef enum {
 	CFG_S_TOP, CFG_S_LOG, CFG_S_GPUS, CFG_S_STORE, CFG_S_RUNTIME,
-	CFG_S_HTTP, CFG_S_AUTH, CFG_S_SESSIONS, CFG_S_SCHED, CFG_S_COUNT
+	CFG_S_HTTP, CFG_S_AUTH, CFG_S_SESSIONS, CFG_S_SCHED, CFG_S_IDLE, CFG_S_COUNT
 } cfg_sect_t;
 
 /* One leaf key of the file. */

@@ -213,6 +213,8 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		snprintf(errmsg, errlen, "cannot initialise an empty store: %s", gh_strerror(rc));
 		goto fail;
 	}
+	hub_idle_groups_load(hub);
+	hub_suspend_load(hub);
 	hub_reconcile(hub);
 	hub->sched_dirty = 1;
 	GH_INFO("hub ready: %d users, %d environments, %d sessions, %d GPUs (%s)", hub->n_users, hub->n_envs,
@@ -242,6 +244,7 @@ void hub_close(hub_t *hub)
 		free(hub->sessions[i].view);
 	}
 	free(hub->sessions);
+	free(hub->group_idle);
 	free(hub->users);
 	free(hub->tokens);
 	free(hub->envs);
@@ -293,6 +296,7 @@ int hub_tick(hub_t *hub)
 		hub_sessions_work(hub, now);
 		hub->next_probe = now + (hub->probe_soon ? 20 : 500);
 	}
+	hub_idle_tick(hub, now);
 	if (hub->sched_dirty) {
 		hub->sched_dirty = 0;
 		hub_schedule(hub, now);

@@ -18,6 +18,7 @@
 #include "hub/worker.h"
 #include "runtime/runtime.h"
 #include "sched/sched.h"
+#include "monitor/idle.h"
 
 #define HUB_PENDING_MAX 32
 
@@ -27,6 +28,12 @@ struct hub_sub {
 	hub_event_fn fn;
 	void *ctx;
 };
+
+/* An idle policy override of a group (fields -1 = inherited). */
+typedef struct {
+	char group[GH_NAME_MAX];
+	idle_policy_t policy;
+} hub_group_idle_t;
 
 struct hub {
 	gh_config_t cfg;
@@ -63,6 +70,10 @@ struct hub {
 	int sched_dirty;                     /* a scheduling pass is due */
 	int work_due;                        /* sessions need runtime work now */
 	int probe_soon;                      /* a workspace is starting: probe often */
+
+	hub_group_idle_t *group_idle;        /* idle overrides per group (hub_idle_groups.c) */
+	int n_group_idle, cap_group_idle;
+	int ckpt_ok;                         /* process checkpoint usable (hub_ckpt.c) */
 };
 
 /* Transactions that flush their events to subscribers on commit. */
@@ -90,6 +101,29 @@ int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis
 /* Sets a queued session's position, ETA and reason (an event when the
  * reason or position changes). */
 void hub_queue_update(hub_t *hub, hub_session_t *hs, int position, int64_t eta_s, const char *why);
+
+/* Moves hs to `to` with its event, in a transaction of its own. */
+int hub_session_transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, int percent,
+                           const char *msg);
+
+/* hub_idle.c */
+/* Gathers activity signals and applies the idle policies (every tick). */
+void hub_idle_tick(hub_t *hub, int64_t now);
+/* Loads the groups' overrides (hub_idle_policy.c). */
+int hub_idle_groups_load(hub_t *hub);
+/* Records that hs gave back its GPUs (an event "session.gpus_reclaimed"
+ * naming how many milli-GPUs and why), for usage accounting. */
+void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *reason);
+
+/* hub_suspend.c */
+/* Moves a suspending session whose processes are gone to suspended. */
+void hub_suspend_finish(hub_t *hub, hub_session_t *hs);
+/* Reopens the notebooks of a woken session once it runs (every tick). */
+void hub_resume_work(hub_t *hub, hub_session_t *hs);
+/* After loading: sessions with a suspend record that are waking again. */
+void hub_suspend_load(hub_t *hub);
+/* Path of the suspend record of session id. */
+void hub_suspend_record_path(const hub_t *hub, int64_t id, char *out, size_t outlen);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);

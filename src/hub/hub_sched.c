@@ -12,7 +12,8 @@
  *   queued session                        | sched_req_t (enqueue = created)
  *   user / group                          | ids (groups numbered by name)
  *   admission                             | allocations + state starting
- *   preemption                            | the victim is stopped, with why
+ *   preemption                            | the victim is suspended when idle,
+ *                                         | else stopped, with why
  *   everyone still waiting                | queue position, ETA, reason
  *
  * Local GPUs can all be shared by fractions (MPS-style), so a 0.5 request
@@ -147,7 +148,7 @@ static int build_pass(hub_t *hub, pass_t *p)
 			r->user = hs->s.user_id;
 			r->group = group_id(hub, u);
 			r->cls = hub->policy.default_class;
-			r->idle = hs->s.state == GH_SESS_IDLE_WARNED;
+			r->idle = hs->s.state == GH_SESS_IDLE_WARNED || hs->idle_now;
 			r->releasing = hs->s.state == GH_SESS_STOPPING || hs->s.state == GH_SESS_SUSPENDING;
 			r->start_ms = hs->s.started_at ? hs->s.started_at : hs->s.updated_at;
 			r->slots = &p->slots[nslots];
@@ -194,6 +195,20 @@ static hub_session_t *queued_by_id(pass_t *p, int64_t id)
 		if (p->queued[i]->s.id == id)
 			return p->queued[i];
 	return NULL;
+}
+
+/* A victim that is idle is suspended (its files and open notebooks come
+ * back when it wakes); one that is busy is stopped. */
+static void preempt(hub_t *hub, int64_t id, const char *why)
+{
+	const hub_session_t *hs = hub_session_get(hub, id);
+	char msg[GH_TEXT_MAX + 32], err[HUB_WHY];
+	if (hs && (hs->s.state == GH_SESS_IDLE_WARNED || (hs->s.state == GH_SESS_RUNNING && hs->idle_now))) {
+		snprintf(msg, sizeof(msg), "idle and preempted: %.200s", why);
+		if (hub_session_suspend(hub, id, 0, msg, err, sizeof(err)) == 0)
+			return;
+	}
+	hub_session_stop(hub, id, 0, why);
 }
 
 void hub_schedule(hub_t *hub, int64_t now)
@@ -250,7 +265,7 @@ void hub_schedule(hub_t *hub, int64_t now)
 		const sched_preempt_t *pr = &res.preempts[i];
 		sched_preempt_reason(pr, why, sizeof(why));
 		GH_INFO("session %lld is preempted: %s", (long long)pr->alloc_id, why);
-		hub_session_stop(hub, pr->alloc_id, 0, why);
+		preempt(hub, pr->alloc_id, why);
 	}
 	for (i = 0; i < res.nwaits; i++) {
 		const sched_wait_t *w = &res.waits[i];

@@ -219,6 +219,19 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 	return 0;
 }
 
+int hub_session_transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, int percent,
+                           const char *msg)
+{
+	int rc;
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if ((rc = transition(hub, hs, to, type, percent, msg))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	return hub_txn_commit(hub);
+}
+
 int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, const char *reason)
 {
 	int rc;
@@ -737,8 +750,13 @@ static void starting_work(hub_t *hub, hub_session_t *hs, int64_t now)
 
 static void stop_progress(hub_t *hub, hub_session_t *hs, int64_t now)
 {
+	if (hs->s.state == GH_SESS_SUSPENDING && hs->suspend_pending)
+		return; /* still reading its open notebooks */
 	if (!hs->s.runtime_ref[0] || rt_probe(hub->rt, hs->s.runtime_ref) == RT_GONE) {
-		hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped; GPUs released");
+		if (hs->s.state == GH_SESS_SUSPENDING)
+			hub_suspend_finish(hub, hs);
+		else
+			hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped; GPUs released");
 		return;
 	}
 	hub->probe_soon = 1;
@@ -795,7 +813,9 @@ void hub_reconcile(hub_t *hub)
 			} else if (hs->s.runtime_ref[0] && rt_probe(hub->rt, hs->s.runtime_ref) != RT_GONE) {
 				adopted++;
 				hs->probe_deadline = gh_now_ms() + hub->cfg.stop_grace_s * 1000;
-			} else if (hs->s.state == GH_SESS_STOPPING || hs->s.state == GH_SESS_SUSPENDING) {
+			} else if (hs->s.state == GH_SESS_SUSPENDING) {
+				hub_suspend_finish(hub, hs);
+			} else if (hs->s.state == GH_SESS_STOPPING) {
 				hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped while the hub was down");
 			} else if (hs->s.state == GH_SESS_STARTING && !hs->s.runtime_ref[0]) {
 				hub->work_due = 1; /* GPUs were chosen, the process not yet started */

@@ -48,6 +48,16 @@ typedef enum {
 	RT_READY,                        /* alive and ready */
 } rt_status_t;
 
+#define RT_USAGE_PIDS_MAX 256
+
+/* What a workspace uses now: its processes and their CPU time so far. */
+typedef struct {
+	int pids[RT_USAGE_PIDS_MAX];     /* host pids of its processes (the first ones) */
+	int npids;
+	int64_t cpu_usec;                /* CPU time of its live processes (and the
+	                                    children they waited for), microseconds */
+} rt_usage_t;
+
 typedef struct rt_ops {
 	const char *name;
 	int (*open)(gh_rt_t **out, const char *state_dir, char *errmsg, size_t errlen);
@@ -58,6 +68,9 @@ typedef struct rt_ops {
 	rt_status_t (*probe)(gh_rt_t *rt, const char *ref);
 	/* Asks the whole workspace to end (SIGTERM to its tree); hard = SIGKILL. */
 	int (*signal_stop)(gh_rt_t *rt, const char *ref, int hard);
+	/* Fills out for a live workspace (GH_ENOTFOUND when gone). Safe to
+	 * call from a worker thread. */
+	int (*usage)(gh_rt_t *rt, const char *ref, rt_usage_t *out);
 } rt_ops_t;
 
 struct gh_rt {
@@ -70,6 +83,8 @@ const char *rt_name(const gh_rt_t *rt);
 int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char *errmsg, size_t errlen);
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref);
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard);
+/* GH_EUNSUPPORTED for an engine that cannot tell. */
+int rt_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an

@@ -476,4 +476,5 @@ const rt_ops_t rt_local_ops = {
 	.start = local_start,
 	.probe = local_probe,
 	.signal_stop = local_signal_stop,
+	.usage = rt_local_usage,
 };
