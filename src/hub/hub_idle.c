@@ -185,7 +185,8 @@ static void poll_run(void *vjob)
 			json_array_foreach(a, i, v) {
 				const char *st = json_string_value(json_object_get(v, "execution_state"));
 				int64_t t = iso_ms(json_string_value(json_object_get(v, "last_activity")));
-				if (st && (strcmp(st, "busy") == 0 || strcmp(st, "starting") == 0))
+				/* "starting" stays until a client talks to the kernel: not compute */
+				if (st && strcmp(st, "busy") == 0)
 					job->busy = 1;
 				if (t > job->user_at)
 					job->user_at = t;
@@ -260,6 +261,8 @@ static void poll_done(void *ctx, void *vjob)
 			int64_t pct = (job->usage.cpu_usec - hs->cpu_usec) / ((now - hs->cpu_at) * 10);
 			if (pct >= hub->cfg.idle_cpu_pct)
 				hs->compute_at = now;
+			GH_DEBUG("session %lld: %d processes, CPU %lld%% of a core, kernel busy %d, GPU %d%%",
+			         (long long)hs->s.id, job->usage.npids, (long long)pct, job->busy, hs->gpu_util_pct);
 		}
 		hs->cpu_usec = job->usage.cpu_usec;
 		hs->cpu_at = now;

@@ -72,7 +72,7 @@ static const char page_script[] =
 	" else if(s.state==='stopped'||s.state==='failed')line.textContent=s.state+(s.reason?': '+s.reason:'');}\n"
 	"function poll(){fetch('/api/v1/sessions/'+id,{credentials:'same-origin'}).then(function(r){return r.json();})"
 	".then(show).catch(function(){});}\n"
-	"var es=new EventSource('/api/v1/sessions/'+id+'/events');\n"
+	"var es=new EventSource(document.body.dataset.events);\n"
 	"es.onmessage=function(m){try{var e=JSON.parse(m.data);var li=document.createElement('li');"
 	"li.textContent=e.message;log.appendChild(li);}catch(x){} poll();};\n"
 	"['session.waiting','session.resuming','session.gpus_allocated','session.process_started','session.running',"
@@ -113,12 +113,13 @@ int proxy_wake_page(hub_t *hub, h2o_req_t *req, const hub_session_t *hs, const g
 	n = snprintf(body, cap,
 	             "<!doctype html><html><head><meta charset=utf-8><title>gpuhub — %s</title>"
 	             "<link rel=stylesheet href=\"/style.css\"></head>"
-	             "<body data-session=\"%lld\"><main class=wake><h1>Session %s</h1>"
+	             "<body data-session=\"%lld\" data-events=\"/api/v1/sessions/%lld/events\">"
+	             "<main class=wake><h1>Session %s</h1>"
 	             "<p id=status class=wake-status>%s</p>"
 	             "<p class=wake-note>Your files are kept. Notebooks that were open reopen with fresh kernels: "
 	             "what was in kernel memory (variables, running cells) was not kept.</p>"
 	             "<ol id=steps></ol></main>%s</body></html>",
-	             name, (long long)id, name, line, page_script);
+	             name, (long long)id, (long long)id, name, line, page_script);
 	http_add_header(req, "retry-after", "2");
 	http_add_header(req, "cache-control", "no-store");
 	http_send_text(req, 503, "text/html; charset=utf-8", body, (size_t)n);
