@@ -274,6 +274,15 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	hub->cfg.sched_user_gpus = cfg->sched_user_gpus;
 	hub->cfg.sched_group_gpus = cfg->sched_group_gpus;
 	hub->cfg.sched_user_sessions = cfg->sched_user_sessions;
+	hub->cfg.idle_poll_s = cfg->idle_poll_s;
+	hub->cfg.idle_gpu_idle_s = cfg->idle_gpu_idle_s;
+	hub->cfg.idle_gpu_util_pct = cfg->idle_gpu_util_pct;
+	hub->cfg.idle_cpu_pct = cfg->idle_cpu_pct;
+	hub->cfg.idle_full_idle_s = cfg->idle_full_idle_s;
+	hub->cfg.idle_max_lifetime_s = cfg->idle_max_lifetime_s;
+	hub->cfg.idle_warn_s = cfg->idle_warn_s;
+	memcpy(hub->cfg.idle_notify_command, cfg->idle_notify_command, sizeof(cfg->idle_notify_command));
+	memcpy(hub->cfg.idle_notify_url, cfg->idle_notify_url, sizeof(cfg->idle_notify_url));
 	hub_sched_configure(hub);
 	GH_INFO("configuration reloaded");
 }
