@@ -32,6 +32,7 @@ needs_jupyter = pytest.mark.skipif(shutil.which("jupyter-server") is None,
 def idle_daemon(daemon_factory, tmp_path, **idle):
     conf = {"poll_interval_s": 1, "gpu_idle_s": 0, "full_idle_s": 0, "warn_s": 1}
     conf.update(idle)
+    conf = {k: v for k, v in conf.items() if v is not None}
     cfg = tmp_path / "gpuhub.yaml"
     cfg.write_text("idle:\n" + "".join(f"  {k}: {v}\n" for k, v in conf.items()))
     return daemon_factory(extra_args=["--config", str(cfg)])
@@ -198,7 +199,9 @@ def reporter_env(admin, name, util):
 
 
 def test_process_using_its_gpu_is_not_idle_and_an_unused_gpu_is_given_back(daemon_factory, tmp_path):
-    d = idle_daemon(daemon_factory, tmp_path, gpu_idle_s=3, full_idle_s=3, warn_s=1)
+    hook = tmp_path / "warnings.txt"
+    d = idle_daemon(daemon_factory, tmp_path, gpu_idle_s=3, full_idle_s=3, warn_s=1,
+                    notify_command=f"'echo \"$GPUHUB_SESSION_NAME $GPUHUB_IDLE_RULE $GPUHUB_USER\" >> {hook}'")
     admin = Api(d, ADMIN_TOKEN)
     reporter_env(admin, "busy-gpu", 90)
     reporter_env(admin, "idle-gpu", 0)
@@ -218,6 +221,12 @@ def test_process_using_its_gpu_is_not_idle_and_an_unused_gpu_is_given_back(daemo
     assert admin.get(f"/sessions/{busy}").json()["state"] == "running"
     assert "session.idle_warning" not in [t for t, _ in event_types(admin, busy)]
     assert gpus_in_use(admin) == 1000
+    # the notification hook ran for the warned session only
+    wait_for(lambda: hook.exists() and hook.read_text(), 10, 0.1, "the notification hook")
+    lines = hook.read_text().split("\n")
+    assert lines[0].split()[0] == "idle" and lines[0].split()[2] == "admin", lines
+    assert lines[0].split()[1] in ("gpu-idle", "full-idle")
+    assert not any(line.startswith("busy") for line in lines)
 
 
 # -- suspend / resume by hand, policies, errors
