@@ -34,7 +34,7 @@ typedef struct {
 } proc_t;
 
 /* Reads ppid, starttime and CPU ticks of pid. 0 or -1. */
-static int read_stat(int pid, int *ppid, unsigned long long *start, int64_t *ticks)
+static int read_stat(int pid, int *ppid, unsigned long long *start, int64_t *ticks, char *state)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut, st, cut, cst;
@@ -53,8 +53,8 @@ static int read_stat(int pid, int *ppid, unsigned long long *start, int64_t *tic
 	/* after ") ": state(3) ppid(4) pgrp session tty tpgid flags minflt cminflt
 	 * majflt cmajflt utime(14) stime cutime cstime priority nice threads
 	 * itrealvalue starttime(22) */
-	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu %*d %*d %*d %*d %llu", &pp,
-	           &ut, &st, &cut, &cst, start) != 6)
+	if (sscanf(p + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu %*d %*d %*d %*d %llu",
+	           state, &pp, &ut, &st, &cut, &cst, start) != 7)
 		return -1;
 	*ppid = pp;
 	*ticks = (int64_t)(ut + st + cut + cst);
@@ -103,11 +103,12 @@ int rt_local_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
 	while ((de = readdir(d))) {
 		int pid, pp;
 		int64_t t;
+		char st;
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
 		pid = atoi(de->d_name);
-		if (read_stat(pid, &pp, &start, &t) != 0)
-			continue;
+		if (read_stat(pid, &pp, &start, &t, &st) != 0 || st == 'Z' || st == 'X')
+			continue; /* gone, or a zombie waiting for its parent */
 		if (pid == leader && start != want)
 			continue; /* a recycled pid */
 		if (n == cap) {
