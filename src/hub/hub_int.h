@@ -122,6 +122,8 @@ void hub_suspend_finish(hub_t *hub, hub_session_t *hs);
 void hub_resume_work(hub_t *hub, hub_session_t *hs);
 /* After loading: sessions with a suspend record that are waking again. */
 void hub_suspend_load(hub_t *hub);
+/* Removes the suspend record of a deleted session. */
+void hub_suspend_forget(hub_t *hub, int64_t id);
 /* Path of the suspend record of session id. */
 void hub_suspend_record_path(const hub_t *hub, int64_t id, char *out, size_t outlen);
 

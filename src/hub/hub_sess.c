@@ -910,6 +910,7 @@ int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char
 	}
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
+	hub_suspend_forget(hub, id);
 	session_remove_at(hub, session_index(hub, id));
 	return 0;
 }

@@ -48,6 +48,13 @@ void hub_suspend_record_path(const hub_t *hub, int64_t id, char *out, size_t out
 	snprintf(out, outlen, "%s/sessions/%lld.suspend.json", hub->cfg.data_dir, (long long)id);
 }
 
+void hub_suspend_forget(hub_t *hub, int64_t id)
+{
+	char path[CONFIG_STR + 64];
+	hub_suspend_record_path(hub, id, path, sizeof(path));
+	unlink(path);
+}
+
 static int is_jupyter(const hub_t *hub, const hub_session_t *hs)
 {
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
