@@ -197,18 +197,20 @@ static hub_session_t *queued_by_id(pass_t *p, int64_t id)
 	return NULL;
 }
 
-/* A victim that is idle is suspended (its files and open notebooks come
- * back when it wakes); one that is busy is stopped. */
-static void preempt(hub_t *hub, int64_t id, const char *why)
+/* A victim the scheduler marks for suspend (idle, or interactive work it
+ * may move) and one the hub sees idle are suspended: their files and open
+ * notebooks come back when they wake. Others are stopped. */
+static void preempt(hub_t *hub, const sched_preempt_t *pr, const char *why)
 {
-	const hub_session_t *hs = hub_session_get(hub, id);
+	const hub_session_t *hs = hub_session_get(hub, pr->alloc_id);
 	char msg[GH_TEXT_MAX + 32], err[HUB_WHY];
-	if (hs && (hs->s.state == GH_SESS_IDLE_WARNED || (hs->s.state == GH_SESS_RUNNING && hs->idle_now))) {
-		snprintf(msg, sizeof(msg), "idle and preempted: %.200s", why);
-		if (hub_session_suspend(hub, id, 0, msg, err, sizeof(err)) == 0)
+	if (hs && (pr->suspend || hs->s.state == GH_SESS_IDLE_WARNED || hs->idle_now) &&
+	    (hs->s.state == GH_SESS_RUNNING || hs->s.state == GH_SESS_IDLE_WARNED)) {
+		snprintf(msg, sizeof(msg), "preempted: %.200s", why);
+		if (hub_session_suspend(hub, pr->alloc_id, 0, msg, err, sizeof(err)) == 0)
 			return;
 	}
-	hub_session_stop(hub, id, 0, why);
+	hub_session_stop(hub, pr->alloc_id, 0, why);
 }
 
 void hub_schedule(hub_t *hub, int64_t now)
@@ -265,7 +267,7 @@ void hub_schedule(hub_t *hub, int64_t now)
 		const sched_preempt_t *pr = &res.preempts[i];
 		sched_preempt_reason(pr, why, sizeof(why));
 		GH_INFO("session %lld is preempted: %s", (long long)pr->alloc_id, why);
-		preempt(hub, pr->alloc_id, why);
+		preempt(hub, pr, why);
 	}
 	for (i = 0; i < res.nwaits; i++) {
 		const sched_wait_t *w = &res.waits[i];

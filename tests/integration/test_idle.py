@@ -328,3 +328,19 @@ def test_group_policy_applies_to_its_members(daemon_factory, tmp_path):
     h = launch(login["hal"], "w", gpus=1)["id"]
     wait_state(admin, g, ["suspended"], timeout=30)
     assert admin.get(f"/sessions/{h}").json()["state"] == "running"
+
+
+def test_suspended_session_survives_a_restart_and_resumes(daemon):
+    admin = Api(daemon, ADMIN_TOKEN)
+    sid = launch(admin, "keep", gpus=1)["id"]
+    wait_state(admin, sid, ["running"])
+    assert admin.post(f"/sessions/{sid}/suspend").status_code == 200
+    wait_state(admin, sid, ["suspended"])
+    daemon.restart()
+    admin = Api(daemon, ADMIN_TOKEN)
+    s = admin.get(f"/sessions/{sid}").json()
+    assert s["state"] == "suspended" and s["allocations"] == []
+    assert gpus_in_use(admin) == 0
+    assert admin.post(f"/sessions/{sid}/resume").status_code == 200
+    wait_state(admin, sid, ["running"])
+    assert gpus_in_use(admin) == 1000
