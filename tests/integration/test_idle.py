@@ -344,3 +344,29 @@ def test_suspended_session_survives_a_restart_and_resumes(daemon):
     assert admin.post(f"/sessions/{sid}/resume").status_code == 200
     wait_state(admin, sid, ["running"])
     assert gpus_in_use(admin) == 1000
+
+
+CODE_SERVER = "/opt/gpuhub/code-server"
+
+
+@pytest.mark.skipif(not os.path.isfile(f"{CODE_SERVER}/node_modules/code-server/out/node/entry.js"),
+                    reason=f"code-server is not installed in {CODE_SERVER} (scripts/install-deps installs it)")
+def test_untouched_vscode_is_suspended_and_woken(daemon_factory, tmp_path):
+    cfg = tmp_path / "gpuhub.yaml"
+    cfg.write_text("idle:\n  poll_interval_s: 1\n  gpu_idle_s: 0\n  full_idle_s: 6\n  warn_s: 2\n")
+    d = daemon_factory(extra_args=["--config", str(cfg)], light=False)
+    admin = Api(d, ADMIN_TOKEN)
+    kim = create_user(admin, d, "kim")
+    sid = launch(kim.api, "code", env="vscode", gpus=1)["id"]
+    wait_state(kim.api, sid, ["running", "idle-warned"], timeout=90)
+    # its heartbeat is read (the signal is there) but nobody is connected
+    s = wait_state(kim.api, sid, ["suspended"], timeout=60)
+    assert s["allocations"] == []
+    assert "session.idle_warning" in [t for t, _ in event_types(kim.api, sid)]
+    r = requests.get(f"{d.url}/user/kim/code/", headers={"Authorization": f"Bearer {kim.token}",
+                                                         "Accept": "text/html"}, timeout=10)
+    assert r.status_code == 503 and "waking up" in r.text
+    wait_state(kim.api, sid, ["running", "idle-warned"], timeout=90)
+    wait_for(lambda: [m for t, m in event_types(kim.api, sid) if t == "session.resumed"], 30, 0.2, "resumed")
+    r = requests.get(f"{d.url}/user/kim/code/", headers={"Authorization": f"Bearer {kim.token}"}, timeout=30)
+    assert r.status_code == 200 and "vscode-workbench-web-configuration" in r.text
