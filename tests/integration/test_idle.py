@@ -370,3 +370,46 @@ def test_untouched_vscode_is_suspended_and_woken(daemon_factory, tmp_path):
     wait_for(lambda: [m for t, m in event_types(kim.api, sid) if t == "session.resumed"], 30, 0.2, "resumed")
     r = requests.get(f"{d.url}/user/kim/code/", headers={"Authorization": f"Bearer {kim.token}"}, timeout=30)
     assert r.status_code == 200 and "vscode-workbench-web-configuration" in r.text
+
+
+def test_warning_is_posted_to_the_notify_url(daemon_factory, tmp_path):
+    import http.server
+    got = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        d = idle_daemon(daemon_factory, tmp_path, full_idle_s=3, warn_s=2,
+                        notify_url=f"http://127.0.0.1:{srv.server_port}/hook")
+        admin = Api(d, ADMIN_TOKEN)
+        sid = launch(admin, "quiet", gpus=1)["id"]
+        wait_state(admin, sid, ["suspended"], timeout=30)
+        wait_for(lambda: got, 10, 0.1, "the hook's POST")
+        ev = got[0]
+        assert ev["event"] == "session.idle_warning" and ev["session"] == "quiet" and ev["user"] == "admin"
+        assert ev["session_id"] == sid and ev["rule"] == "full-idle" and "suspended in" in ev["message"]
+        assert ev["action_at"] >= int(time.time()) - 30
+    finally:
+        srv.shutdown()
+
+
+def test_bad_idle_settings_are_refused_with_the_key(gpuhub_bin, tmp_path):
+    for text, key in (("idle:\n  notify_url: ftp://example.org/x\n", "idle.notify_url"),
+                      ("idle:\n  warn_s: -5\n", "idle.warn_s"),
+                      ("idle:\n  gpu_util_percent: 150\n", "idle.gpu_util_percent"),
+                      ("idle:\n  full_idle: 60\n", "full_idle")):
+        cfg = tmp_path / "bad.yaml"
+        cfg.write_text(text)
+        r = subprocess.run([gpuhub_bin, "serve", "--check-config", str(cfg)], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 1, (text, r.stdout, r.stderr)
+        assert key in r.stderr + r.stdout, (text, r.stderr)
