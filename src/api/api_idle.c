@@ -7,6 +7,9 @@
  *   PUT  /environments/{name}/idle     admin; replaces the override
  *   GET  /groups/{name}/idle           admin
  *   PUT  /groups/{name}/idle           admin; replaces the override
+ *   POST   /sessions/{id}/kernel-gpus        a kernel launcher asks for GPUs
+ *   DELETE /sessions/{id}/kernel-gpus/{pid}  and gives them back
+ *                                      (both signed with the workspace token)
  *
  * A policy body is an object of any of gpu_idle_s, gpu_util_percent,
  * full_idle_s, max_lifetime_s, warn_s (integers; 0 turns a rule off; a
@@ -17,7 +20,9 @@
 #include "common/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void reply(api_req_t *r, int status, json_t *o) { http_send_json(r->req, status, o); }
 
@@ -166,4 +171,74 @@ void api_group_idle_put(api_req_t *r)
 		return;
 	}
 	reply(r, 200, group_policy_json(r->hub, r->params[0]));
+}
+
+/* --- GPUs that follow the kernel: the launcher's calls (workspace token) --- */
+
+/* The workspace token of "Authorization: token <hex>", or NULL (answered 401). */
+static const char *workspace_token(api_req_t *r, char *out, size_t outlen)
+{
+	size_t len;
+	const char *h = http_header(r->req, "authorization", &len);
+	if (!h || len <= 6 || strncasecmp(h, "token ", 6) != 0 || len - 6 >= outlen) {
+		http_send_error(r->req, 401, "unauthenticated", NULL,
+		                "this call is for a session's own kernel launcher: send 'Authorization: token <workspace token>'");
+		return NULL;
+	}
+	memcpy(out, h + 6, len - 6);
+	out[len - 6] = '\0';
+	return out;
+}
+
+void api_kernel_gpus_claim(api_req_t *r)
+{
+	static const char *const allowed[] = {"pid", NULL};
+	char tok[64], why[HUB_WHY] = "";
+	long long pid;
+	int64_t id;
+	hub_kgpu_answer_t a;
+	int rc;
+
+	if (api_param_id(r, 0, &id) || !workspace_token(r, tok, sizeof(tok)) || api_only_fields(r, allowed) ||
+	    api_int(r, "pid", 1, 2, 4194304, &pid) < 0)
+		return;
+	rc = hub_kgpu_claim(r->hub, id, (int)pid, tok, &a, why, sizeof(why));
+	if (rc == GH_EAUTH) {
+		http_send_error(r->req, 401, "unauthenticated", NULL, "not the workspace token of session %lld", (long long)id);
+		return;
+	}
+	if (rc) {
+		api_error_rc(r, rc, why);
+		return;
+	}
+	if (a.granted)
+		reply(r, 200, json_pack("{s:s,s:s}", "state", "granted", "cuda_visible_devices", a.devices));
+	else
+		reply(r, 202, json_pack("{s:s,s:i,s:o}", "state", "queued", "position", a.position, "eta_seconds",
+		                        a.eta_s >= 0 ? json_integer(a.eta_s) : json_null()));
+}
+
+void api_kernel_gpus_release(api_req_t *r)
+{
+	char tok[64], *end;
+	int64_t id;
+	long pid;
+	int rc;
+
+	if (api_param_id(r, 0, &id) || !workspace_token(r, tok, sizeof(tok)))
+		return;
+	pid = strtol(r->params[1], &end, 10);
+	if (*end || pid < 2 || pid > 4194304) {
+		http_send_error(r->req, 400, "invalid", "pid", "the process id must be a number from 2 to 4194304");
+		return;
+	}
+	rc = hub_kgpu_release(r->hub, id, (int)pid, tok);
+	if (rc == GH_EAUTH)
+		http_send_error(r->req, 401, "unauthenticated", NULL, "not the workspace token of session %lld", (long long)id);
+	else if (rc == GH_ENOTFOUND)
+		http_send_error(r->req, 404, "not_found", NULL, "process %ld holds no GPUs of session %lld", pid, (long long)id);
+	else if (rc)
+		api_error_rc(r, rc, NULL);
+	else
+		http_send_status(r->req, 204);
 }

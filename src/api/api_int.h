@@ -82,6 +82,8 @@ void api_env_idle_get(api_req_t *r);
 void api_env_idle_put(api_req_t *r);
 void api_group_idle_get(api_req_t *r);
 void api_group_idle_put(api_req_t *r);
+void api_kernel_gpus_claim(api_req_t *r);
+void api_kernel_gpus_release(api_req_t *r);
 
 /* --- the web page (api_web.c): 1 if it answered path --- */
 int api_web(h2o_req_t *req, const char *path);

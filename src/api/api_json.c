@@ -71,6 +71,11 @@ json_t *api_session_json(hub_t *hub, const hub_session_t *hs)
 	json_object_set_new(o, "stopped_at", api_time(s->stopped_at));
 	json_object_set_new(o, "queue", queue);
 	json_object_set_new(o, "resuming", json_boolean(hs->resuming));
+	json_object_set_new(o, "kernels_with_gpus",
+	                    hs->n_kclaims ? json_pack("{s:i,s:b,s:o}", "kernels", hs->n_kclaims, "waiting", hs->n_allocs == 0,
+	                                              "position", hs->n_allocs == 0 && hs->queue_position > 0 ?
+	                                                  json_integer(hs->queue_position) : json_null())
+	                                  : json_null());
 	{
 		int64_t last = s->last_activity_at > hs->work_user_at ? s->last_activity_at : hs->work_user_at;
 		json_object_set_new(o, "idle",

@@ -26,6 +26,7 @@
 typedef struct hub hub_t;
 
 #define HUB_WHY 256
+#define HUB_KCLAIMS_MAX 16
 
 typedef struct {
 	gh_session_t s;
@@ -54,6 +55,11 @@ typedef struct {
 	int suspend_pending;             /* open notebooks are being read before stopping */
 	int resuming;                    /* woken: reopen its notebooks once ready */
 	int reopen_pending;              /* a worker reopens them */
+	/* GPUs that follow the kernel (hub_kgpu.c) */
+	int kmode;                       /* 0 unknown, 1 GPUs for the session, 2 for its kernels */
+	int kclaims[HUB_KCLAIMS_MAX];    /* pids of kernel launchers holding or awaiting its GPUs */
+	int n_kclaims;
+	int64_t kwant_since;             /* ms: a kernel waits for GPUs since then, 0 = none */
 	uint64_t rev;                    /* bumped on every change of the above */
 	char *view;                      /* cached API JSON of revision view_rev (owned) */
 	uint64_t view_rev;
@@ -183,6 +189,22 @@ int hub_group_idle_set(hub_t *hub, const char *group, const idle_policy_t *p, in
 const idle_policy_t *hub_group_idle_get(const hub_t *hub, const char *group);
 /* A policy as a JSON object of its set fields (new reference). */
 struct json_t *hub_idle_policy_json(const idle_policy_t *p);
+
+/* --- GPUs that follow the kernel (hub_kgpu.c, docs/idle.md) --- */
+typedef struct {
+	int granted;                     /* 1: devices holds CUDA_VISIBLE_DEVICES */
+	char devices[128];
+	int position;                    /* while waiting: place in the queue */
+	int64_t eta_s;                   /* while waiting: -1 = unknown */
+} hub_kgpu_answer_t;
+/* A kernel launcher (pid) of session id asks for the session's GPUs;
+ * token is the workspace token it presents. GH_EAUTH for a wrong token,
+ * GH_ESTATE (why) when the session does not run or its environment does
+ * not give GPUs to kernels. */
+int hub_kgpu_claim(hub_t *hub, int64_t id, int pid, const char *token, hub_kgpu_answer_t *out, char *why,
+                   size_t whylen);
+/* The launcher is done: the GPUs go back when no kernel holds them. */
+int hub_kgpu_release(hub_t *hub, int64_t id, int pid, const char *token);
 
 /* --- GPUs --- */
 int hub_gpu_count(const hub_t *hub);

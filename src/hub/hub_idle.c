@@ -266,6 +266,8 @@ static void poll_done(void *ctx, void *vjob)
 		}
 		hs->cpu_usec = job->usage.cpu_usec;
 		hs->cpu_at = now;
+		if (hs->n_kclaims && job->usage.npids < RT_USAGE_PIDS_MAX)
+			hub_kgpu_check(hub, hs, job->usage.pids, job->usage.npids);
 	}
 	free(job);
 }
@@ -479,6 +481,7 @@ void hub_idle_tick(hub_t *hub, int64_t now)
 {
 	for (int i = 0; i < hub->n_sessions; i++) {
 		hub_session_t *hs = &hub->sessions[i];
+		hub_kgpu_tick(hub, hs);
 		if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED) {
 			hs->running_since = 0;
 			hs->idle_now = 0;

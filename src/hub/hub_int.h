@@ -127,6 +127,28 @@ void hub_suspend_forget(hub_t *hub, int64_t id);
 /* Path of the suspend record of session id. */
 void hub_suspend_record_path(const hub_t *hub, int64_t id, char *out, size_t outlen);
 
+/* hub_sess.c: allocation bookkeeping of the live model (after the store) */
+int hub_alloc_add(hub_t *hub, hub_session_t *hs, const gh_alloc_t *a);
+void hub_allocs_release(hub_t *hub, hub_session_t *hs);
+
+/* hub_kgpu.c */
+/* 2 when hs's environment gives GPUs to kernels (gpu_mode "kernel"), else 1. */
+int hub_kgpu_mode(hub_t *hub, hub_session_t *hs);
+/* The milli-GPUs a scheduling pass should ask for hs now: the session's
+ * own request, 0 for a kernel-mode session, and for a running kernel-mode
+ * session with a kernel waiting and no GPUs yet its request (else -1). */
+int hub_kgpu_request(hub_t *hub, hub_session_t *hs);
+/* Adds the launcher's environment for a kernel-mode workspace and writes
+ * its kernelspec into the home; returns the new count of env entries. */
+int hub_kgpu_env(hub_t *hub, hub_session_t *hs, char (*env)[CONFIG_STR + 128], int k, size_t envsz);
+/* Records GPUs for a running session's kernels (no state change). */
+int hub_kgpu_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis, int n);
+/* Drops claims whose launcher is no longer among pids (the session's
+ * processes) and frees the GPUs when none is left. */
+void hub_kgpu_check(hub_t *hub, hub_session_t *hs, const int *pids, int npids);
+/* Forgets claims of a session that no longer runs. */
+void hub_kgpu_tick(hub_t *hub, hub_session_t *hs);
+
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);
 /* (Re)builds the policy from the configuration's sched.* keys. */

@@ -10,6 +10,7 @@
  *   unhealthy or lost GPU                 | place_gpu_t.disabled
  *   session holding GPUs                  | sched_running_t + its slots
  *   queued session                        | sched_req_t (enqueue = created)
+ *   kernel waiting for GPUs (hub_kgpu.c)  | sched_req_t (enqueue = its claim)
  *   user / group                          | ids (groups numbered by name)
  *   admission                             | allocations + state starting
  *   preemption                            | the victim is suspended when idle,
@@ -160,14 +161,15 @@ static int build_pass(hub_t *hub, pass_t *p)
 				sl->gpu_memory_mib = hs->allocs[k].memory_mib;
 			}
 			r->nslots = hs->n_allocs;
-		} else if (hs->s.state == GH_SESS_QUEUED) {
+		} else if (hub_kgpu_request(hub, hs) >= 0) {
+			/* a queued session, or a running one whose kernel waits (hub_kgpu.c) */
 			sched_req_t *q = &p->queue[p->nqueue];
 			sched_req_init(q);
 			q->id = hs->s.id;
 			q->user = hs->s.user_id;
 			q->group = group_id(hub, u);
-			q->enqueue_ms = hs->s.created_at;
-			if (sched_req_set_gpu_milli(q, hs->s.gpu_milli) != 0)
+			q->enqueue_ms = hs->s.state == GH_SESS_QUEUED ? hs->s.created_at : hs->kwant_since;
+			if (sched_req_set_gpu_milli(q, hub_kgpu_request(hub, hs)) != 0)
 				continue;
 			gh_strlcpy(q->shape.models, hs->s.gpu_model, sizeof(q->shape.models));
 			q->shape.cpu_milli = 0;
@@ -260,7 +262,8 @@ void hub_schedule(hub_t *hub, int64_t now)
 			picks[n] = p.cluster.nodes[sl->node].gpus[sl->gpu].index;
 			millis[n++] = sl->milli;
 		}
-		if (hub_admit(hub, hs, picks, millis, n) != 0)
+		if ((hs->s.state == GH_SESS_QUEUED ? hub_admit(hub, hs, picks, millis, n)
+		                                   : hub_kgpu_admit(hub, hs, picks, millis, n)) != 0)
 			GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
 	}
 	for (i = 0; i < res.npreempts; i++) {
@@ -275,7 +278,13 @@ void hub_schedule(hub_t *hub, int64_t now)
 		if (!hs)
 			continue;
 		sched_wait_reason(w, &p.cluster, why, sizeof(why));
-		hub_queue_update(hub, hs, w->position, w->eta_s, why);
+		if (hs->s.state == GH_SESS_QUEUED) {
+			hub_queue_update(hub, hs, w->position, w->eta_s, why);
+		} else if (hs->queue_position != w->position || hs->eta_s != w->eta_s) {
+			hs->queue_position = w->position; /* a kernel waiting in a running session */
+			hs->eta_s = w->eta_s;
+			hs->rev++;
+		}
 	}
 	pass_free(&p);
 }

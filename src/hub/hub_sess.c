@@ -177,6 +177,10 @@ static void allocs_release(hub_t *hub, hub_session_t *hs)
 	hub->sched_dirty = 1;
 }
 
+int hub_alloc_add(hub_t *hub, hub_session_t *hs, const gh_alloc_t *a) { return alloc_add(hub, hs, a); }
+
+void hub_allocs_release(hub_t *hub, hub_session_t *hs) { allocs_release(hub, hs); }
+
 static int on_alloc(void *ctx, const gh_alloc_t *a)
 {
 	hub_t *hub = ctx;
@@ -546,6 +550,7 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	}
 	if (gpu_src_simulated(hub->gpu))
 		snprintf(job->env[k++], sizeof(job->env[0]), "GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
+	k = hub_kgpu_env(hub, hs, job->env, k, sizeof(job->env[0]));
 	if (hs->n_allocs == 1 && hs->allocs[0].milli < 1000) {
 		/* a fraction of one GPU: CUDA MPS caps its share of the SMs and
 		 * its device memory; the pipe directory is the GPU's MPS daemon's */
