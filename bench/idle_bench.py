@@ -141,6 +141,9 @@ def main():
             c.json("POST", f"/api/v1/sessions/{sid}/resume")
             wait_state(c, sid, ["running"])
         report(cold, resume, reopen, detect)
+        # workspaces outlive a daemon that stops: end ours first
+        c.json("POST", f"/api/v1/sessions/{sid}/stop")
+        wait_state(c, sid, ["stopped"])
     finally:
         try:
             os.killpg(d.pid, signal.SIGTERM)
