@@ -77,3 +77,4 @@ mod-test:
 # the OpenAPI document is embedded with .incbin
 $(BUILD)/src/api/api_openapi.o: src/api/openapi.json
 $(BUILD)/src/api/api_web.o: web/index.html web/app.js web/usage.js web/style.css
+$(BUILD)/src/hub/hub_kgpu_launcher.o: src/hub/kernel_launcher.py

@@ -122,6 +122,7 @@
       parts.push(q);
     }
     if (s.reason && !(s.queue && s.queue.reason === s.reason)) parts.push(s.reason);
+    if (s.resuming) parts.push("waking up: open notebooks reopen with fresh kernels (kernel memory was not kept)");
     return parts.join("; ");
   }
 
@@ -350,6 +351,20 @@
 
   /* --- sessions -------------------------------------------------------- */
 
+  /* One line per session that is about to be suspended for being idle. */
+  function renderIdleBanner(items) {
+    var banner = $("idle-banner");
+    banner.textContent = "";
+    items.forEach(function (s) {
+      if (s.state !== "idle-warned" || !s.idle) return;
+      var left = s.idle.action_at ? Math.max(0, Math.round((Date.parse(s.idle.action_at) - Date.now()) / 1000)) : null;
+      banner.appendChild(el("p", { "data-session": s.name, text: "Session " + s.name + " is idle (" + s.idle.rule +
+        ") and will be suspended" + (left != null ? " in about " + left + " s" : "") +
+        " to give its GPUs back. Use it to keep it; your files and open notebooks are kept either way." }));
+    });
+    banner.hidden = !banner.firstChild;
+  }
+
   function renderSessions(items) {
     var key = JSON.stringify(items);
     if (key === state.sessionsKey) return;
@@ -358,11 +373,20 @@
     body.textContent = "";
     $("sessions-table").hidden = !items.length;
     $("sessions-empty").hidden = !!items.length;
+    renderIdleBanner(items);
     items.forEach(function (s) {
       var actions = el("div", { className: "actions" });
       if ((s.state === "running" || s.state === "idle-warned") && s.url) {
         actions.appendChild(el("a", { className: "button", href: s.url, target: "_blank", rel: "noopener",
           "aria-label": "Open " + s.name, text: "Open" }));
+      }
+      if (s.state === "running" || s.state === "idle-warned") {
+        actions.appendChild(el("button", { type: "button", "data-action": "suspend", "data-id": String(s.id),
+          "aria-label": "Suspend " + s.name, text: "Suspend" }));
+      }
+      if (s.state === "suspended") {
+        actions.appendChild(el("button", { type: "button", "data-action": "resume", "data-id": String(s.id),
+          "aria-label": "Resume " + s.name, text: "Resume" }));
       }
       if (ACTIVE.indexOf(s.state) >= 0 && s.state !== "stopping" || s.state === "suspended") {
         actions.appendChild(el("button", { type: "button", "data-action": "stop", "data-id": String(s.id),
@@ -407,9 +431,9 @@
     var action = button.getAttribute("data-action");
     showError("sessions-error", "");
     button.disabled = true;
-    var p = action === "stop"
-      ? api("POST", "/sessions/" + encodeURIComponent(id) + "/stop", {})
-      : api("DELETE", "/sessions/" + encodeURIComponent(id));
+    var p = action === "delete"
+      ? api("DELETE", "/sessions/" + encodeURIComponent(id))
+      : api("POST", "/sessions/" + encodeURIComponent(id) + "/" + action, {});
     p.then(function () {
       if (action === "delete") {
         closeStream(id);

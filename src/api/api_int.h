@@ -88,6 +88,15 @@ json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer);
 /* --- alerts and quarantine (api_alerts.c) --- */
 void api_h_alert_list(api_req_t *r);
 void api_h_gpu_unquarantine(api_req_t *r);
+/* --- suspend, resume, idle policies (api_idle.c) --- */
+void api_session_suspend(api_req_t *r);
+void api_session_resume(api_req_t *r);
+void api_env_idle_get(api_req_t *r);
+void api_env_idle_put(api_req_t *r);
+void api_group_idle_get(api_req_t *r);
+void api_group_idle_put(api_req_t *r);
+void api_kernel_gpus_claim(api_req_t *r);
+void api_kernel_gpus_release(api_req_t *r);
 
 /* --- the web page (api_web.c): 1 if it answered path --- */
 int api_web(h2o_req_t *req, const char *path);

@@ -65,7 +65,8 @@ json_t *api_session_json(hub_t *hub, const hub_session_t *hs)
 	hub_session_url(hub, hs, url, sizeof(url));
 	o = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:f,s:i,s:o,s:o,s:s}", "id", (json_int_t)s->id, "name", s->name,
 	              "user", u ? u->name : "", "env", s->env_name, "state", gh_sess_state_name(s->state), "reason",
-	              s->state == GH_SESS_QUEUED || s->state == GH_SESS_FAILED ? s->reason : "", "gpus",
+	              s->state == GH_SESS_QUEUED || s->state == GH_SESS_FAILED || s->state == GH_SESS_SUSPENDING ||
+	                      s->state == GH_SESS_SUSPENDED ? s->reason : "", "gpus",
 	              s->gpu_milli / 1000.0, "gpu_milli", s->gpu_milli, "gpu_model",
 	              s->gpu_model[0] ? json_string(s->gpu_model) : json_null(), "allocations", allocs, "url", url);
 	json_object_set_new(o, "created_at", api_time(s->created_at));
@@ -73,6 +74,22 @@ json_t *api_session_json(hub_t *hub, const hub_session_t *hs)
 	json_object_set_new(o, "started_at", api_time(s->started_at));
 	json_object_set_new(o, "stopped_at", api_time(s->stopped_at));
 	json_object_set_new(o, "queue", queue);
+	json_object_set_new(o, "resuming", json_boolean(hs->resuming));
+	json_object_set_new(o, "kernels_with_gpus",
+	                    hs->n_kclaims ? json_pack("{s:i,s:b,s:o}", "kernels", hs->n_kclaims, "waiting", hs->n_allocs == 0,
+	                                              "position", hs->n_allocs == 0 && hs->queue_position > 0 ?
+	                                                  json_integer(hs->queue_position) : json_null())
+	                                  : json_null());
+	{
+		int64_t last = s->last_activity_at > hs->work_user_at ? s->last_activity_at : hs->work_user_at;
+		json_object_set_new(o, "idle",
+		                    json_pack("{s:b,s:o,s:o,s:o,s:o,s:o}", "warned", s->state == GH_SESS_IDLE_WARNED,
+		                              "rule", s->state == GH_SESS_IDLE_WARNED ? json_string(hs->idle_rule) : json_null(),
+		                              "action_at", s->state == GH_SESS_IDLE_WARNED ? api_time(hs->idle_action_at) : json_null(),
+		                              "last_activity_at", api_time(last), "last_compute_at", api_time(hs->compute_at),
+		                              "gpu_util_percent", hs->gpu_util_pct >= 0 && hs->running_since ?
+		                                  json_integer(hs->gpu_util_pct) : json_null()));
+	}
 	return o;
 }
 

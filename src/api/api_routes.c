@@ -152,8 +152,8 @@ static void h_env_create(api_req_t *r)
 	static const char *const allowed[] = {"name", "display_name", "interface", "labels", "launch",
 	                                      "default_gpus", "max_gpus", "default_cpu_milli", "max_cpu_milli",
 	                                      "default_memory_mib", "max_memory_mib", "python", "requires", "probe",
-	                                      NULL};
-	const char *name, *display = NULL, *iface, *key;
+	                                      "gpu_mode", NULL};
+	const char *name, *display = NULL, *iface, *key, *gpu_mode = NULL;
 	double dg = 1, mg = 8;
 	long long dc = 2000, mc = 64000, dm = 8192, mm = 1048576;
 	json_t *labels = json_object_get(r->body, "labels"), *launch = json_object_get(r->body, "launch"), *v, *spec;
@@ -167,8 +167,12 @@ static void h_env_create(api_req_t *r)
 	    api_int(r, "default_cpu_milli", 0, 100, 1024000, &dc) < 0 ||
 	    api_int(r, "max_cpu_milli", 0, 100, 1024000, &mc) < 0 ||
 	    api_int(r, "default_memory_mib", 0, 64, 16777216, &dm) < 0 ||
-	    api_int(r, "max_memory_mib", 0, 64, 16777216, &mm) < 0)
+	    api_int(r, "max_memory_mib", 0, 64, 16777216, &mm) < 0 || api_str(r, "gpu_mode", 0, 15, &gpu_mode) < 0)
 		return;
+	if (gpu_mode && strcmp(gpu_mode, "session") != 0 && strcmp(gpu_mode, "kernel") != 0) {
+		http_send_error(r->req, 400, "invalid", "gpu_mode", "field 'gpu_mode' must be 'session' or 'kernel'");
+		return;
+	}
 	if (!gh_name_valid(name)) {
 		http_send_error(r->req, 400, "invalid", "name", "field 'name' must match [a-z0-9][a-z0-9._-]{0,62}");
 		return;
@@ -209,6 +213,14 @@ static void h_env_create(api_req_t *r)
 	if (api_env_needs(r, spec)) {
 		json_decref(spec);
 		return;
+	}
+	if (gpu_mode && strcmp(gpu_mode, "kernel") == 0) {
+		if (strcmp(iface, "jupyter") != 0) {
+			json_decref(spec);
+			http_send_error(r->req, 400, "invalid", "gpu_mode", "gpu_mode 'kernel' needs interface 'jupyter'");
+			return;
+		}
+		json_object_set_new(spec, "gpu_mode", json_string("kernel"));
 	}
 	if (!launch)
 		json_object_set_new(spec, "launch", json_pack("{s:{s:o,s:s}}", "local", "command",
@@ -704,11 +716,19 @@ const api_route_t api_routes[] = {
 	{"GET", "/environments/{name}", AUTH_USER, 0, h_env_get},
 	{"DELETE", "/environments/{name}", AUTH_ADMIN, 0, h_env_delete},
 	{"POST", "/environments/{name}/check", AUTH_USER, 2, api_env_check},
+	{"GET", "/environments/{name}/idle", AUTH_USER, 0, api_env_idle_get},
+	{"PUT", "/environments/{name}/idle", AUTH_ADMIN, 1, api_env_idle_put},
+	{"GET", "/groups/{name}/idle", AUTH_ADMIN, 0, api_group_idle_get},
+	{"PUT", "/groups/{name}/idle", AUTH_ADMIN, 1, api_group_idle_put},
 	{"GET", "/sessions", AUTH_USER, 0, h_session_list},
 	{"POST", "/sessions", AUTH_USER, 1, h_session_create},
 	{"GET", "/sessions/{id}", AUTH_USER, 0, h_session_get},
 	{"DELETE", "/sessions/{id}", AUTH_USER, 0, h_session_delete},
 	{"POST", "/sessions/{id}/stop", AUTH_USER, 0, h_session_stop},
+	{"POST", "/sessions/{id}/suspend", AUTH_USER, 0, api_session_suspend},
+	{"POST", "/sessions/{id}/resume", AUTH_USER, 0, api_session_resume},
+	{"POST", "/sessions/{id}/kernel-gpus", AUTH_NONE, 1, api_kernel_gpus_claim},
+	{"DELETE", "/sessions/{id}/kernel-gpus/{pid}", AUTH_NONE, 0, api_kernel_gpus_release},
 	{"GET", "/sessions/{id}/events", AUTH_USER, 0, h_session_events},
 	{"GET", "/sessions/{id}/logs", AUTH_USER, 0, h_session_logs},
 	{"GET", "/sessions/{id}/snapshots", AUTH_USER, 0, api_snap_session_list},

@@ -74,6 +74,29 @@ const cli_cmd_t cli_cmds[] = {
 	  "Examples:\n"
 	  "  gpuhub stop train\n"
 	  "  gpuhub stop 12 13\n" },
+	{ NULL, "suspend", cli_cmd_suspend, "", 1, CLI_MAX_POS, 0,
+	  "suspend sessions: give GPUs back, keep files and open notebooks",
+	  "Usage: gpuhub suspend SESSION...\n"
+	  "\n"
+	  "Records which notebooks a running session has open, stops its processes\n"
+	  "and gives its GPUs back. Its home directory and its settings stay; what\n"
+	  "was in kernel memory does not. Idle sessions are suspended on their own\n"
+	  "(see 'gpuhub show' for the idle warning).\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub suspend thesis\n"
+	  "  gpuhub resume thesis\n" },
+	{ NULL, "resume", cli_cmd_resume, "", 1, CLI_MAX_POS, 0,
+	  "wake suspended sessions (they queue for GPUs again)",
+	  "Usage: gpuhub resume SESSION...\n"
+	  "\n"
+	  "Queues a suspended session for GPUs again and prints its place in the\n"
+	  "queue. Once it runs, the notebooks it had open reopen with fresh kernels.\n"
+	  "Opening the session's URL in a browser does the same.\n"
+	  "\n"
+	  "Examples:\n"
+	  "  gpuhub resume thesis\n"
+	  "  gpuhub resume 12 -o json\n" },
 	{ NULL, "rm", cli_cmd_rm, "f|force", 1, CLI_MAX_POS, 0,
 	  "delete sessions",
 	  "Usage: gpuhub rm SESSION... [--force]\n"

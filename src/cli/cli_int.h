@@ -326,6 +326,9 @@ int cli_cmd_launch(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_ls(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_show(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_stop(cli_ctx_t *c, const cli_args_t *a);
+/* cli_idle.c */
+int cli_cmd_suspend(cli_ctx_t *c, const cli_args_t *a);
+int cli_cmd_resume(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_rm(cli_ctx_t *c, const cli_args_t *a);
 int cli_cmd_events(cli_ctx_t *c, const cli_args_t *a);
 

@@ -461,6 +461,18 @@ static void show_session(cli_ctx_t *c, const json_t *s)
 			 qr && *qr ? qr : "");
 		cli_table_add(&t, "Queue:", line);
 	}
+	{
+		const json_t *idle = json_object_get(s, "idle");
+		if (json_is_true(json_object_get(idle, "warned"))) {
+			char rule[32], when[64] = "soon";
+			const json_t *at = json_object_get(idle, "action_at");
+			if (json_is_string(at))
+				cli_fmt_local(at, when, sizeof(when));
+			snprintf(line, sizeof(line), "idle (%s): it will be suspended at %s unless it is used",
+				 cli_jstr(idle, "rule", "?", rule, sizeof(rule)), when);
+			cli_table_add(&t, "Idle:", line);
+		}
+	}
 	gpus_cell(s, line, sizeof(line));
 	cli_table_add(&t, "GPUs:", line);
 	show_allocs(&t, s);

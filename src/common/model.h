@@ -15,8 +15,14 @@
  *   starting     | yes       | starting | running, stopping, stopped, failed
  *   running      | yes       | yes      | idle-warned, suspending, stopping, failed
  *   idle-warned  | yes       | yes      | running, suspending, stopping
- *   suspending   | yes→no    | stopping | suspended, failed
+ *   suspending   | yes→no    | stopping | suspended, stopping, failed
  *   suspended    | no        | no       | queued (wake), stopped
+ *
+ * Suspend and wake (hub/hub_suspend.c, docs/idle.md): running or
+ * idle-warned → suspending (open notebooks recorded, processes asked to
+ * end) → suspended (GPUs freed in that transaction; files and the session
+ * kept) → queued (woken: waits for GPUs as a launch does) → starting →
+ * running, where the recorded notebooks reopen with fresh kernels.
  *   stopping     | yes→no    | stopping | stopped, failed
  *   stopped      | no        | no       | (deleted)
  *   failed       | no        | no       | (deleted)

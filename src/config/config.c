@@ -68,6 +68,10 @@ typedef struct { char *interval_s, *retention_days; } cfg_usage_t;
 typedef struct {
 	char *enabled, *eval_interval_ms, *gpu_idle_s, *memory_idle_mib, *memory_idle_s, *temperature_c, *power_w, *throttle_s, *crash_loop_failures, *crash_loop_window_s, *queue_wait_s, *disk_used_pct, *runtime_failures, *runtime_failure_window_s, *repeat_interval_s, *retry_initial_ms, *retry_max_ms, *retry_attempts, *send_timeout_s, *slack_url_file, *slack_url_env, *webhook_url_file, *webhook_url_env, *alertmanager_url, *smtp_url, *smtp_tls, *smtp_from, *smtp_to, *smtp_user, *smtp_password_file, *smtp_password_env, *email_users;
 } cfg_alerts_t;
+typedef struct {
+	char *poll_interval_s, *gpu_idle_s, *gpu_util_percent, *cpu_percent, *full_idle_s, *max_lifetime_s,
+	     *warn_s, *notify_command, *notify_url;
+} cfg_idle_t;
 
 typedef struct {
 	char *listen, *data_dir, *public_url;
@@ -83,6 +87,7 @@ typedef struct {
 	cfg_metrics_t *metrics;
 	cfg_usage_t *usage;
 	cfg_alerts_t *alerts;
+	cfg_idle_t *idle;
 } cfg_doc_t;
 
 /* ---- libcyaml schema ----------------------------------------------- */
@@ -192,6 +197,18 @@ static const cyaml_schema_field_t cfg_alerts_fields[] = {
 	CFG_LEAF("email_users", cfg_alerts_t, email_users, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
+static const cyaml_schema_field_t cfg_idle_fields[] = {
+	CFG_LEAF("poll_interval_s", cfg_idle_t, poll_interval_s, CYAML_UNLIMITED),
+	CFG_LEAF("gpu_idle_s", cfg_idle_t, gpu_idle_s, CYAML_UNLIMITED),
+	CFG_LEAF("gpu_util_percent", cfg_idle_t, gpu_util_percent, CYAML_UNLIMITED),
+	CFG_LEAF("cpu_percent", cfg_idle_t, cpu_percent, CYAML_UNLIMITED),
+	CFG_LEAF("full_idle_s", cfg_idle_t, full_idle_s, CYAML_UNLIMITED),
+	CFG_LEAF("max_lifetime_s", cfg_idle_t, max_lifetime_s, CYAML_UNLIMITED),
+	CFG_LEAF("warn_s", cfg_idle_t, warn_s, CYAML_UNLIMITED),
+	CFG_LEAF("notify_command", cfg_idle_t, notify_command, CFG_LEN(idle_notify_command)),
+	CFG_LEAF("notify_url", cfg_idle_t, notify_url, CFG_LEN(idle_notify_url)),
+	CYAML_FIELD_END
+};
 static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_LEAF("listen", cfg_doc_t, listen, CFG_LEN(listen)),
 	CFG_LEAF("data_dir", cfg_doc_t, data_dir, CFG_LEN(data_dir)),
@@ -208,6 +225,7 @@ static const cyaml_schema_field_t cfg_top_fields[] = {
 	CFG_SECTION("metrics", metrics, cfg_metrics_fields),
 	CFG_SECTION("usage", usage, cfg_usage_fields),
 	CFG_SECTION("alerts", alerts, cfg_alerts_fields),
+	CFG_SECTION("idle", idle, cfg_idle_fields),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_value_t cfg_schema = {
@@ -297,6 +315,18 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("alerts.smtp_password_file", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_password_file, alert_smtp_password_file, 0, 0, 0),
 	CFG_KEY("alerts.smtp_password_env", CFG_TEXT, CFG_S_ALERTS, cfg_alerts_t, smtp_password_env, alert_smtp_password_env, 0, 0, 0),
 	CFG_KEY("alerts.email_users", CFG_BOOL, CFG_S_ALERTS, cfg_alerts_t, email_users, alert_email_users, 0, 1, 0),
+	CFG_KEY("idle.poll_interval_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, poll_interval_s, idle_poll_s, 1, 3600, 1),
+	CFG_KEY("idle.gpu_idle_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, gpu_idle_s, idle_gpu_idle_s, 0, 31536000, 1),
+	CFG_KEY("idle.gpu_util_percent", CFG_INT, CFG_S_IDLE, cfg_idle_t, gpu_util_percent, idle_gpu_util_pct,
+		0, 100, 1),
+	CFG_KEY("idle.cpu_percent", CFG_INT, CFG_S_IDLE, cfg_idle_t, cpu_percent, idle_cpu_pct, 1, 100000, 1),
+	CFG_KEY("idle.full_idle_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, full_idle_s, idle_full_idle_s, 0, 31536000, 1),
+	CFG_KEY("idle.max_lifetime_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, max_lifetime_s, idle_max_lifetime_s,
+		0, 31536000, 1),
+	CFG_KEY("idle.warn_s", CFG_INT, CFG_S_IDLE, cfg_idle_t, warn_s, idle_warn_s, 0, 86400, 1),
+	CFG_KEY("idle.notify_command", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, notify_command, idle_notify_command,
+		0, 0, 1),
+	CFG_KEY("idle.notify_url", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, notify_url, idle_notify_url, 0, 0, 1),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -387,6 +417,13 @@ void config_defaults(gh_config_t *cfg)
 	cfg->usage_interval_s = 60;
 	cfg->usage_retention_days = 400;
 	config_alert_defaults(cfg);
+	cfg->idle_poll_s = 10;
+	cfg->idle_gpu_idle_s = 1800;
+	cfg->idle_gpu_util_pct = 5;
+	cfg->idle_cpu_pct = 20;
+	cfg->idle_full_idle_s = 3600;
+	cfg->idle_max_lifetime_s = 0;
+	cfg->idle_warn_s = 300;
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -518,6 +555,7 @@ static int cfg_merge(cfg_load_t *L, const cfg_doc_t *d, gh_config_t *cfg)
 	sect[CFG_S_METRICS] = d->metrics;
 	sect[CFG_S_USAGE] = d->usage;
 	sect[CFG_S_ALERTS] = d->alerts;
+	sect[CFG_S_IDLE] = d->idle;
 	for (i = 0; i < cfg_nkeys; i++) {
 		const cfg_key_t *k = &cfg_keys[i];
 		const char *v;
@@ -689,6 +727,10 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 		return cfg_bad(errmsg, errlen,
 			       "public_url: '%s' is not an http:// or https:// URL with a host",
 			       cfg->public_url);
+	if (cfg->idle_notify_url[0] && !cfg_url_ok(cfg->idle_notify_url))
+		return cfg_bad(errmsg, errlen,
+			       "idle.notify_url: '%s' is not an http:// or https:// URL with a host",
+			       cfg->idle_notify_url);
 	if (!cfg_one_of(cfg->log_format, formats))
 		return cfg_bad(errmsg, errlen, "log.format: '%s' is not text or json", cfg->log_format);
 	if (!cfg_one_of(cfg->log_level, levels))

@@ -42,9 +42,18 @@
  *   usage.retention_days      usage_retention_days 400 (older usage rows are pruned)
  *   alerts.*                  alert_*           anomaly rules and alert sinks, see
  *                                               docs/configuration.md ("alerts")
+ *   idle.poll_interval_s      idle_poll_s       10 (how often activity is gathered)
+ *   idle.gpu_idle_s           idle_gpu_idle_s   1800 (GPUs unused this long → suspend; 0 = off)
+ *   idle.gpu_util_percent     idle_gpu_util_pct 5 (GPU utilization that counts as use)
+ *   idle.cpu_percent          idle_cpu_pct      20 (CPU use, % of one core, that counts as compute)
+ *   idle.full_idle_s          idle_full_idle_s  3600 (no activity, no compute → suspend; 0 = off)
+ *   idle.max_lifetime_s       idle_max_lifetime_s 0 = off (running this long → suspend)
+ *   idle.warn_s               idle_warn_s       300 (warning before any action)
+ *   idle.notify_command       idle_notify_command "" (run on a warning; see docs/idle.md)
+ *   idle.notify_url           idle_notify_url   "" (POSTed a JSON warning)
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
- * sessions.max_per_user, sched.*, snapshots.*, metrics.*, usage.*. The rest needs a restart (config_diff_restart()).
+ * sessions.max_per_user, sched.*, snapshots.*, metrics.*, usage.*, idle.*. The rest needs a restart (config_diff_restart()).
  */
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
@@ -118,6 +127,15 @@ typedef struct {
 	char alert_smtp_password_file[CONFIG_STR];
 	char alert_smtp_password_env[64];
 	int alert_email_users;
+	int idle_poll_s;
+	int idle_gpu_idle_s;
+	int idle_gpu_util_pct;
+	int idle_cpu_pct;
+	int idle_full_idle_s;
+	int idle_max_lifetime_s;
+	int idle_warn_s;
+	char idle_notify_command[CONFIG_STR];
+	char idle_notify_url[CONFIG_STR];
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

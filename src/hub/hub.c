@@ -231,6 +231,8 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		snprintf(errmsg, errlen, "cannot set up CUDA MPS management: %s", gh_strerror(rc));
 		goto fail;
 	}
+	hub_idle_groups_load(hub);
+	hub_suspend_load(hub);
 	hub_reconcile(hub);
 	if ((rc = hub_alert_open(hub, errmsg, errlen)))
 		goto fail;
@@ -265,6 +267,7 @@ void hub_close(hub_t *hub)
 		free(hub->sessions[i].view);
 	}
 	free(hub->sessions);
+	free(hub->group_idle);
 	free(hub->users);
 	free(hub->tokens);
 	free(hub->envs);
@@ -308,6 +311,15 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	}
 	hub->cfg.usage_interval_s = cfg->usage_interval_s;
 	hub->cfg.usage_retention_days = cfg->usage_retention_days;
+	hub->cfg.idle_poll_s = cfg->idle_poll_s;
+	hub->cfg.idle_gpu_idle_s = cfg->idle_gpu_idle_s;
+	hub->cfg.idle_gpu_util_pct = cfg->idle_gpu_util_pct;
+	hub->cfg.idle_cpu_pct = cfg->idle_cpu_pct;
+	hub->cfg.idle_full_idle_s = cfg->idle_full_idle_s;
+	hub->cfg.idle_max_lifetime_s = cfg->idle_max_lifetime_s;
+	hub->cfg.idle_warn_s = cfg->idle_warn_s;
+	memcpy(hub->cfg.idle_notify_command, cfg->idle_notify_command, sizeof(cfg->idle_notify_command));
+	memcpy(hub->cfg.idle_notify_url, cfg->idle_notify_url, sizeof(cfg->idle_notify_url));
 	hub_sched_configure(hub);
 	GH_INFO("configuration reloaded");
 }
@@ -334,6 +346,7 @@ int hub_tick(hub_t *hub)
 		hub_mps_tick(hub);
 		hub->next_probe = now + (hub->probe_soon ? HUB_PROBE_SOON_MS : 500);
 	}
+	hub_idle_tick(hub, now);
 	if (hub->sched_dirty) {
 		hub->sched_dirty = 0;
 		hub_schedule(hub, now);

@@ -20,12 +20,14 @@
 #include "common/model.h"
 #include "config/config.h"
 #include "gpu/gpu.h"
+#include "monitor/idle.h"
 #include "store/store.h"
 #include "metrics/metrics.h"
 
 typedef struct hub hub_t;
 
 #define HUB_WHY 256
+#define HUB_KCLAIMS_MAX 16
 
 typedef struct {
 	gh_session_t s;
@@ -38,13 +40,37 @@ typedef struct {
 	int start_pending;               /* a worker is starting its workspace */
 	int strip_prefix;                /* proxy strips /user/<u>/<s> (code-server) */
 	int64_t usage_mark;              /* ms: hold booked up to here; 0 = holds nothing (hub_usage.c) */
+	/* idle monitor (hub_idle.c); times in ms, 0 = never */
+	int64_t running_since;           /* it entered running, this run */
+	int64_t work_user_at;            /* user activity the workspace reports (kernels, terminals, heartbeat) */
+	int64_t compute_at;              /* busy kernel, GPU or CPU use last seen */
+	int64_t gpu_busy_at;             /* its processes last used its GPUs */
+	int gpu_util_pct;                /* its processes' GPU utilization at the last poll, -1 = unknown */
+	int64_t cpu_usec, cpu_at;        /* CPU time at the last poll, and when */
+	int64_t next_idle_poll, next_decide;
+	int idle_poll_pending;           /* a worker gathers its signals */
+	int64_t warned_at;               /* idle warning given (state idle-warned) */
+	int64_t idle_action_at;          /* when the warned action falls due */
+	char idle_rule[16];              /* the rule of the warning: "full-idle", ... */
+	int idle_now;                    /* idle by its signals right now (preemption picks these) */
+	/* suspend and resume (hub_suspend.c) */
+	int suspend_pending;             /* open notebooks are being read before stopping */
+	int resuming;                    /* woken: reopen its notebooks once ready */
+	int reopen_pending;              /* a worker reopens them */
+	/* GPUs that follow the kernel (hub_kgpu.c) */
+	int kmode;                       /* 0 unknown, 1 GPUs for the session, 2 for its kernels */
+	int kclaims[HUB_KCLAIMS_MAX];    /* pids of kernel launchers holding or awaiting its GPUs */
+	int n_kclaims;
+	int64_t kwant_since;             /* ms: a kernel waits for GPUs since then, 0 = none */
 	uint64_t rev;                    /* bumped on every change of the above */
 	char *view;                      /* cached API JSON of revision view_rev (owned) */
 	uint64_t view_rev;
 	/* GPU use of its own processes, from the last telemetry poll (not part
 	 * of rev: they change every second) */
-	int gpu_util_pct;                /* sum over its GPUs (0..100 each), -1 = unknown */
-	int64_t gpu_mem_mib;
+	/* GPU use attributed from its own processes at the last telemetry
+	 * poll (hub_metrics.c; /metrics) */
+	int attr_util_pct;               /* sum over its GPUs (0..100 each), -1 = unknown */
+	int64_t attr_mem_mib;
 } hub_session_t;
 
 typedef struct {
@@ -140,6 +166,15 @@ const hub_session_t *hub_session_at(const hub_t *hub, int i);
 const hub_session_t *hub_session_get(const hub_t *hub, int64_t id);
 int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req,
                        const hub_session_t **out, char *why, size_t whylen);
+/* Suspends a running session: records its open notebooks, stops its
+ * processes, then frees its GPUs in the transaction that records
+ * suspended. Its home and its record stay. GH_ESTATE (why) when it is not
+ * running. */
+int hub_session_suspend(hub_t *hub, int64_t id, int64_t actor_id, const char *reason, char *why, size_t whylen);
+/* Wakes a suspended session: it queues for GPUs again and, once running,
+ * reopens the notebooks it had open with fresh kernels. 0 also when it is
+ * already waking or running; GH_ESTATE (why) otherwise. */
+int hub_session_resume(hub_t *hub, int64_t id, int64_t actor_id, char *why, size_t whylen);
 /* Stops (GPUs freed in the same transaction that records the stop). */
 int hub_session_stop(hub_t *hub, int64_t id, int64_t actor_id, const char *reason);
 int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char *why, size_t whylen);
@@ -167,6 +202,38 @@ int hub_session_shell(hub_t *hub, int64_t id, const gh_user_t *actor, int tty, i
                       size_t whylen);
 /* Public URL path of a session's workspace into out. */
 void hub_session_url(const hub_t *hub, const hub_session_t *hs, char *out, size_t outlen);
+
+/* --- idle policies (hub_idle_policy.c, docs/idle.md) --- */
+struct json_t;
+/* The policy in force for hs: idle.* defaults, then its group's override,
+ * then its environment's. */
+void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *out);
+/* Sets (replaces) the override of an environment / a group; fields < 0
+ * are inherited. why names the problem. */
+int hub_env_idle_set(hub_t *hub, const char *name, const idle_policy_t *p, int64_t actor_id, char *why,
+                     size_t whylen);
+int hub_group_idle_set(hub_t *hub, const char *group, const idle_policy_t *p, int64_t actor_id, char *why,
+                       size_t whylen);
+/* The override of group, or NULL when it has none. */
+const idle_policy_t *hub_group_idle_get(const hub_t *hub, const char *group);
+/* A policy as a JSON object of its set fields (new reference). */
+struct json_t *hub_idle_policy_json(const idle_policy_t *p);
+
+/* --- GPUs that follow the kernel (hub_kgpu.c, docs/idle.md) --- */
+typedef struct {
+	int granted;                     /* 1: devices holds CUDA_VISIBLE_DEVICES */
+	char devices[128];
+	int position;                    /* while waiting: place in the queue */
+	int64_t eta_s;                   /* while waiting: -1 = unknown */
+} hub_kgpu_answer_t;
+/* A kernel launcher (pid) of session id asks for the session's GPUs;
+ * token is the workspace token it presents. GH_EAUTH for a wrong token,
+ * GH_ESTATE (why) when the session does not run or its environment does
+ * not give GPUs to kernels. */
+int hub_kgpu_claim(hub_t *hub, int64_t id, int pid, const char *token, hub_kgpu_answer_t *out, char *why,
+                   size_t whylen);
+/* The launcher is done: the GPUs go back when no kernel holds them. */
+int hub_kgpu_release(hub_t *hub, int64_t id, int pid, const char *token);
 
 /* --- GPUs --- */
 int hub_gpu_count(const hub_t *hub);

@@ -18,6 +18,7 @@
 #include "hub/worker.h"
 #include "runtime/runtime.h"
 #include "sched/sched.h"
+#include "monitor/idle.h"
 
 #define HUB_PENDING_MAX 32
 
@@ -27,6 +28,12 @@ struct hub_sub {
 	hub_event_fn fn;
 	void *ctx;
 };
+
+/* An idle policy override of a group (fields -1 = inherited). */
+typedef struct {
+	char group[GH_NAME_MAX];
+	idle_policy_t policy;
+} hub_group_idle_t;
 
 struct hub {
 	gh_config_t cfg;
@@ -70,6 +77,10 @@ struct hub {
 	int work_due;                        /* sessions need runtime work now */
 	int probe_soon;                      /* a workspace is starting: probe often */
 	struct hub_mps *mps;                 /* MPS daemons (hub_mps.c) */
+
+	hub_group_idle_t *group_idle;        /* idle overrides per group (hub_idle_groups.c) */
+	int n_group_idle, cap_group_idle;
+	int ckpt_ok;                         /* process checkpoint usable (hub_ckpt.c) */
 };
 
 /* Transactions that flush their events to subscribers on commit. */
@@ -128,6 +139,52 @@ int hub_mps_open(hub_t *hub);
 void hub_mps_close(hub_t *hub);
 /* Starts and stops daemons to match the sessions (work on a worker). */
 void hub_mps_tick(hub_t *hub);
+/* Moves hs to `to` with its event, in a transaction of its own. */
+int hub_session_transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, int percent,
+                           const char *msg);
+
+/* hub_idle.c */
+/* Gathers activity signals and applies the idle policies (every tick). */
+void hub_idle_tick(hub_t *hub, int64_t now);
+/* Loads the groups' overrides (hub_idle_policy.c). */
+int hub_idle_groups_load(hub_t *hub);
+/* Records that hs gave back its GPUs (an event "session.gpus_reclaimed"
+ * naming how many milli-GPUs and why), for usage accounting. */
+void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *reason);
+
+/* hub_suspend.c */
+/* Moves a suspending session whose processes are gone to suspended. */
+void hub_suspend_finish(hub_t *hub, hub_session_t *hs);
+/* Reopens the notebooks of a woken session once it runs (every tick). */
+void hub_resume_work(hub_t *hub, hub_session_t *hs);
+/* After loading: sessions with a suspend record that are waking again. */
+void hub_suspend_load(hub_t *hub);
+/* Removes the suspend record of a deleted session. */
+void hub_suspend_forget(hub_t *hub, int64_t id);
+/* Path of the suspend record of session id. */
+void hub_suspend_record_path(const hub_t *hub, int64_t id, char *out, size_t outlen);
+
+/* hub_sess.c: allocation bookkeeping of the live model (after the store) */
+int hub_alloc_add(hub_t *hub, hub_session_t *hs, const gh_alloc_t *a);
+void hub_allocs_release(hub_t *hub, hub_session_t *hs);
+
+/* hub_kgpu.c */
+/* 2 when hs's environment gives GPUs to kernels (gpu_mode "kernel"), else 1. */
+int hub_kgpu_mode(hub_t *hub, hub_session_t *hs);
+/* The milli-GPUs a scheduling pass should ask for hs now: the session's
+ * own request, 0 for a kernel-mode session, and for a running kernel-mode
+ * session with a kernel waiting and no GPUs yet its request (else -1). */
+int hub_kgpu_request(hub_t *hub, hub_session_t *hs);
+/* Adds the launcher's environment for a kernel-mode workspace and writes
+ * its kernelspec into the home; returns the new count of env entries. */
+int hub_kgpu_env(hub_t *hub, hub_session_t *hs, char (*env)[CONFIG_STR + 128], int k, size_t envsz);
+/* Records GPUs for a running session's kernels (no state change). */
+int hub_kgpu_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis, int n);
+/* Drops claims whose launcher is no longer among pids (the session's
+ * processes) and frees the GPUs when none is left. */
+void hub_kgpu_check(hub_t *hub, hub_session_t *hs, const int *pids, int npids);
+/* Forgets claims of a session that no longer runs. */
+void hub_kgpu_tick(hub_t *hub, hub_session_t *hs);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);

@@ -140,8 +140,8 @@ void hub_gpu_attribute(hub_t *hub)
 	int i, k, n;
 
 	for (i = 0; i < hub->n_sessions; i++) {
-		hub->sessions[i].gpu_util_pct = -1;
-		hub->sessions[i].gpu_mem_mib = 0;
+		hub->sessions[i].attr_util_pct = -1;
+		hub->sessions[i].attr_mem_mib = 0;
 	}
 	for (i = 0; i < hub->n_gpus; i++) {
 		const hub_gpu_t *g = &hub->gpus[i];
@@ -152,8 +152,8 @@ void hub_gpu_attribute(hub_t *hub)
 			for (k = 0; k < hub->n_sessions; k++) {
 				hub_session_t *hs = &hub->sessions[k];
 				for (int a = 0; a < hs->n_allocs; a++)
-					if (hs->allocs[a].gpu_index == i && hs->gpu_util_pct < 0)
-						hs->gpu_util_pct = 0;
+					if (hs->allocs[a].gpu_index == i && hs->attr_util_pct < 0)
+						hs->attr_util_pct = 0;
 			}
 			continue;
 		}
@@ -163,9 +163,9 @@ void hub_gpu_attribute(hub_t *hub)
 			hub_session_t *hs = owner_on(hub, i, procs[k].pid);
 			if (!hs)
 				continue;
-			hs->gpu_mem_mib += procs[k].memory_mib;
+			hs->attr_mem_mib += procs[k].memory_mib;
 			if (procs[k].util_pct >= 0)
-				hs->gpu_util_pct = (hs->gpu_util_pct < 0 ? 0 : hs->gpu_util_pct) + procs[k].util_pct;
+				hs->attr_util_pct = (hs->attr_util_pct < 0 ? 0 : hs->attr_util_pct) + procs[k].util_pct;
 		}
 	}
 }

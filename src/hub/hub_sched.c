@@ -10,9 +10,11 @@
  *   quarantined, unhealthy or lost GPU    | place_gpu_t.disabled
  *   session holding GPUs                  | sched_running_t + its slots
  *   queued session                        | sched_req_t (enqueue = created)
+ *   kernel waiting for GPUs (hub_kgpu.c)  | sched_req_t (enqueue = its claim)
  *   user / group                          | ids (groups numbered by name)
  *   admission                             | allocations + state starting
- *   preemption                            | the victim is stopped, with why
+ *   preemption                            | the victim is suspended when idle,
+ *                                         | else stopped, with why
  *   everyone still waiting                | queue position, ETA, reason
  *
  * Local GPUs can all be shared by fractions (MPS-style), so a 0.5 request
@@ -147,7 +149,7 @@ static int build_pass(hub_t *hub, pass_t *p)
 			r->user = hs->s.user_id;
 			r->group = group_id(hub, u);
 			r->cls = hub->policy.default_class;
-			r->idle = hs->s.state == GH_SESS_IDLE_WARNED;
+			r->idle = hs->s.state == GH_SESS_IDLE_WARNED || hs->idle_now;
 			r->releasing = hs->s.state == GH_SESS_STOPPING || hs->s.state == GH_SESS_SUSPENDING;
 			r->start_ms = hs->s.started_at ? hs->s.started_at : hs->s.updated_at;
 			r->slots = &p->slots[nslots];
@@ -159,14 +161,15 @@ static int build_pass(hub_t *hub, pass_t *p)
 				sl->gpu_memory_mib = hs->allocs[k].memory_mib;
 			}
 			r->nslots = hs->n_allocs;
-		} else if (hs->s.state == GH_SESS_QUEUED) {
+		} else if (hub_kgpu_request(hub, hs) >= 0) {
+			/* a queued session, or a running one whose kernel waits (hub_kgpu.c) */
 			sched_req_t *q = &p->queue[p->nqueue];
 			sched_req_init(q);
 			q->id = hs->s.id;
 			q->user = hs->s.user_id;
 			q->group = group_id(hub, u);
-			q->enqueue_ms = hs->s.created_at;
-			if (sched_req_set_gpu_milli(q, hs->s.gpu_milli) != 0)
+			q->enqueue_ms = hs->s.state == GH_SESS_QUEUED ? hs->s.created_at : hs->kwant_since;
+			if (sched_req_set_gpu_milli(q, hub_kgpu_request(hub, hs)) != 0)
 				continue;
 			gh_strlcpy(q->shape.models, hs->s.gpu_model, sizeof(q->shape.models));
 			q->shape.cpu_milli = 0;
@@ -194,6 +197,26 @@ static hub_session_t *queued_by_id(pass_t *p, int64_t id)
 		if (p->queued[i]->s.id == id)
 			return p->queued[i];
 	return NULL;
+}
+
+/* A victim the scheduler marks for suspend (idle, or interactive work it
+ * may move) and one the hub sees idle are suspended: their files and open
+ * notebooks come back when they wake. Others are stopped. */
+static void preempt(hub_t *hub, const sched_preempt_t *pr, const char *why)
+{
+	const hub_session_t *hs = hub_session_get(hub, pr->alloc_id);
+	char msg[GH_TEXT_MAX + 32], err[HUB_WHY];
+	if (hs)
+		metrics_sched_preempt(hub->metrics, hub_session_class(hub, hs));
+	/* a suspension counts its reclaimed GPU-seconds when it completes
+	 * (hub_record_reclaimed, reason "preempted: ...") */
+	if (hs && (pr->suspend || hs->s.state == GH_SESS_IDLE_WARNED || hs->idle_now) &&
+	    (hs->s.state == GH_SESS_RUNNING || hs->s.state == GH_SESS_IDLE_WARNED)) {
+		snprintf(msg, sizeof(msg), "preempted: %.200s", why);
+		if (hub_session_suspend(hub, pr->alloc_id, 0, msg, err, sizeof(err)) == 0)
+			return;
+	}
+	hub_session_stop_for(hub, pr->alloc_id, why, "preempted");
 }
 
 void hub_schedule(hub_t *hub, int64_t now)
@@ -248,7 +271,8 @@ void hub_schedule(hub_t *hub, int64_t now)
 		}
 		{
 			int64_t since = hs->s.started_at ? hs->s.updated_at : hs->s.created_at;
-			if (hub_admit(hub, hs, picks, millis, n) != 0)
+			if ((hs->s.state == GH_SESS_QUEUED ? hub_admit(hub, hs, picks, millis, n)
+			                                   : hub_kgpu_admit(hub, hs, picks, millis, n)) != 0)
 				GH_ERROR("session %lld: could not record its allocation", (long long)hs->s.id);
 			else
 				metrics_sched_admit(hub->metrics, hub_session_class(hub, hs), (now - since) / 1000.0);
@@ -258,12 +282,7 @@ void hub_schedule(hub_t *hub, int64_t now)
 		const sched_preempt_t *pr = &res.preempts[i];
 		sched_preempt_reason(pr, why, sizeof(why));
 		GH_INFO("session %lld is preempted: %s", (long long)pr->alloc_id, why);
-		{
-			const hub_session_t *victim = hub_session_get(hub, pr->alloc_id);
-			if (victim)
-				metrics_sched_preempt(hub->metrics, hub_session_class(hub, victim));
-		}
-		hub_session_stop_for(hub, pr->alloc_id, why, "preempted");
+		preempt(hub, pr, why);
 	}
 	for (i = 0; i < res.nwaits; i++) {
 		const sched_wait_t *w = &res.waits[i];
@@ -271,7 +290,13 @@ void hub_schedule(hub_t *hub, int64_t now)
 		if (!hs)
 			continue;
 		sched_wait_reason(w, &p.cluster, why, sizeof(why));
-		hub_queue_update(hub, hs, w->position, w->eta_s, why);
+		if (hs->s.state == GH_SESS_QUEUED) {
+			hub_queue_update(hub, hs, w->position, w->eta_s, why);
+		} else if (hs->queue_position != w->position || hs->eta_s != w->eta_s) {
+			hs->queue_position = w->position; /* a kernel waiting in a running session */
+			hs->eta_s = w->eta_s;
+			hs->rev++;
+		}
 	}
 	pass_free(&p);
 }

@@ -142,6 +142,7 @@ static int on_session(void *ctx, const gh_session_t *s)
 	hs->s = *s;
 	hs->eta_s = -1;
 	hs->gpu_util_pct = -1;
+	hs->attr_util_pct = -1;
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s->env_name);
 	return 0;
@@ -177,6 +178,10 @@ static void allocs_release(hub_t *hub, hub_session_t *hs)
 	touch(hs);
 	hub->sched_dirty = 1;
 }
+
+int hub_alloc_add(hub_t *hub, hub_session_t *hs, const gh_alloc_t *a) { return alloc_add(hub, hs, a); }
+
+void hub_allocs_release(hub_t *hub, hub_session_t *hs) { allocs_release(hub, hs); }
 
 static int on_alloc(void *ctx, const gh_alloc_t *a)
 {
@@ -220,6 +225,19 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 	hs->s = s;
 	touch(hs);
 	return 0;
+}
+
+int hub_session_transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, int percent,
+                           const char *msg)
+{
+	int rc;
+	if ((rc = hub_txn_begin(hub)))
+		return rc;
+	if ((rc = transition(hub, hs, to, type, percent, msg))) {
+		hub_txn_rollback(hub);
+		return rc;
+	}
+	return hub_txn_commit(hub);
 }
 
 int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const char *type, const char *reason)
@@ -349,6 +367,7 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	hs->s = s;
 	hs->eta_s = -1;
 	hs->gpu_util_pct = -1;
+	hs->attr_util_pct = -1;
 	metrics_session_transition(hub->metrics, GH_SESS_QUEUED);
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s.env_name);
@@ -664,8 +683,13 @@ static void starting_work(hub_t *hub, hub_session_t *hs, int64_t now)
 
 static void stop_progress(hub_t *hub, hub_session_t *hs, int64_t now)
 {
+	if (hs->s.state == GH_SESS_SUSPENDING && hs->suspend_pending)
+		return; /* still reading its open notebooks */
 	if (!hs->s.runtime_ref[0] || rt_probe(hub->rt, hs->s.runtime_ref) == RT_GONE) {
-		hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped; GPUs released");
+		if (hs->s.state == GH_SESS_SUSPENDING)
+			hub_suspend_finish(hub, hs);
+		else
+			hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped; GPUs released");
 		return;
 	}
 	hub->probe_soon = 1;
@@ -722,7 +746,9 @@ void hub_reconcile(hub_t *hub)
 			} else if (hs->s.runtime_ref[0] && rt_probe(hub->rt, hs->s.runtime_ref) != RT_GONE) {
 				adopted++;
 				hs->probe_deadline = gh_now_ms() + hub->cfg.stop_grace_s * 1000;
-			} else if (hs->s.state == GH_SESS_STOPPING || hs->s.state == GH_SESS_SUSPENDING) {
+			} else if (hs->s.state == GH_SESS_SUSPENDING) {
+				hub_suspend_finish(hub, hs);
+			} else if (hs->s.state == GH_SESS_STOPPING) {
 				hub_session_finish(hub, hs, GH_SESS_STOPPED, "session.stopped", "stopped while the hub was down");
 			} else if (hs->s.state == GH_SESS_STARTING && !hs->s.runtime_ref[0]) {
 				hub->work_due = 1; /* GPUs were chosen, the process not yet started */
@@ -828,6 +854,7 @@ int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char
 	}
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
+	hub_suspend_forget(hub, id);
 	session_remove_at(hub, session_index(hub, id));
 	return 0;
 }

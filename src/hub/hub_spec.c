@@ -76,6 +76,8 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 	ADD("GPUHUB_WORKSPACE_TOKEN=%s", tok);
 	if (gpu_src_simulated(hub->gpu))
 		ADD("GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
+	/* GPUs that follow the kernel (the call caches the mode in the session) */
+	k = hub_kgpu_env(hub, (hub_session_t *)hs, rs->env, k, sizeof(rs->env[0]));
 	if (hs->n_allocs == 1 && hs->allocs[0].milli < 1000) {
 		/* a fraction of one GPU: CUDA MPS caps its share of the SMs and
 		 * its device memory; the pipe directory is the GPU's MPS daemon's */

@@ -237,16 +237,16 @@ static void render_sessions(expo_t *e, hub_t *hub, int64_t now)
 	            "GPU busy fraction of the session's own processes, averaged over the GPUs it holds.");
 	for (int i = 0; i < n; i++) {
 		const hub_session_t *hs = hub_session_at(hub, i);
-		if (listed(hs) && hs->n_allocs > 0 && hs->gpu_util_pct >= 0)
+		if (listed(hs) && hs->n_allocs > 0 && hs->attr_util_pct >= 0)
 			expo_sample(e, "gpuhub_session_gpu_utilization_ratio", labels[i],
-			            hs->gpu_util_pct / (100.0 * hs->n_allocs));
+			            hs->attr_util_pct / (100.0 * hs->n_allocs));
 	}
 	expo_family(e, "gpuhub_session_gpu_memory_used_bytes", EXPO_GAUGE,
 	            "GPU memory used by the session's own processes.");
 	for (int i = 0; i < n; i++) {
 		const hub_session_t *hs = hub_session_at(hub, i);
 		if (listed(hs) && hs->n_allocs > 0)
-			expo_sample(e, "gpuhub_session_gpu_memory_used_bytes", labels[i], (double)hs->gpu_mem_mib * MIB);
+			expo_sample(e, "gpuhub_session_gpu_memory_used_bytes", labels[i], (double)hs->attr_mem_mib * MIB);
 	}
 	expo_family(e, "gpuhub_session_idle_seconds", EXPO_GAUGE,
 	            "Seconds since the user last used a running workspace (or since it started).");

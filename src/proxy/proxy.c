@@ -6,7 +6,9 @@
  *   parse /user/<u>/<s>/rest    | 404
  *   signed in                   | 401 (JSON; the sign-in page comes later)
  *   owner, or audited admin     | 404 (as if the session did not exist)
- *   session running             | 503 page naming its state (queued: position)
+ *   session running             | 503 page naming its state; a browser
+ *                               | (Accept: text/html) gets the live page
+ *                               | of proxy_wake.c, which wakes a suspended one
  *   rewrite                     | -
  *   h2o proxy to 127.0.0.1:port | 502 from h2o when the workspace is down
  *
@@ -20,7 +22,8 @@
  *
  * Activity: every request counts as user traffic except status polling
  * (paths ending in /api/status, /api/kernels, /api/sessions, /api/terminals,
- * /api/metrics, /healthz, and heartbeat requests) — see docs/api.md.
+ * /api/metrics, /healthz, contents checkpoints, and heartbeat requests) —
+ * see docs/idle.md.
  */
 #include "proxy/proxy.h"
 #include "common/err.h"
@@ -124,7 +127,7 @@ static h2o_socketpool_t *pool_for(proxy_t *p, int port)
 static int is_polling(const char *rest)
 {
 	static const char *const tails[] = {"/api/status", "/api/kernels", "/api/sessions", "/api/terminals",
-	                                    "/api/metrics", "/healthz", "/heartbeat", NULL};
+	                                    "/api/metrics", "/healthz", "/heartbeat", "/checkpoints", NULL};
 	size_t n = strcspn(rest, "?");
 	for (int i = 0; tails[i]; i++) {
 		size_t tl = strlen(tails[i]);
@@ -232,6 +235,8 @@ void proxy_handle(proxy_t *p, h2o_req_t *req, const gh_user_t *user)
 	}
 	if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED) {
 		char st[64];
+		if (proxy_wake_page(p->hub, req, hs, user))
+			return;
 		if (hs->s.state == GH_SESS_QUEUED)
 			snprintf(st, sizeof(st), "queued, position %d", hs->queue_position);
 		else

@@ -22,4 +22,10 @@ int proxy_websockets_open(const proxy_t *p);
 /* Answers req (path starts with "/user/"); user may be NULL (anonymous). */
 void proxy_handle(proxy_t *p, h2o_req_t *req, const gh_user_t *user);
 
+/* proxy_wake.c: answers a browser (Accept: text/html) at the URL of a
+ * session that is not running with a live page, waking it when it is
+ * suspended. 0 when it did not answer (not a browser, or a state with
+ * nothing to wait for). */
+int proxy_wake_page(hub_t *hub, h2o_req_t *req, const hub_session_t *hs, const gh_user_t *user);
+
 #endif

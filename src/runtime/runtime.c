@@ -38,6 +38,13 @@ int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char 
 
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref) { return rt->ops->probe(rt, ref); }
 
+int rt_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
+{
+	out->npids = 0;
+	out->cpu_usec = 0;
+	return rt->ops->usage ? rt->ops->usage(rt, ref, out) : GH_EUNSUPPORTED;
+}
+
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard) { return rt->ops->signal_stop(rt, ref, hard); }
 
 void rt_reap(gh_rt_t *rt)

@@ -50,6 +50,16 @@ typedef enum {
 	RT_READY,                        /* alive and ready */
 } rt_status_t;
 
+#define RT_USAGE_PIDS_MAX 256
+
+/* What a workspace uses now: its processes and their CPU time so far. */
+typedef struct {
+	int pids[RT_USAGE_PIDS_MAX];     /* host pids of its processes (the first ones) */
+	int npids;
+	int64_t cpu_usec;                /* CPU time of its live processes (and the
+	                                    children they waited for), microseconds */
+} rt_usage_t;
+
 typedef struct rt_ops {
 	const char *name;
 	int (*open)(gh_rt_t **out, const char *state_dir, char *errmsg, size_t errlen);
@@ -79,6 +89,9 @@ typedef struct rt_ops {
 	 */
 	int (*exec)(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg,
 	            size_t errlen);
+	/* Fills out for a live workspace (GH_ENOTFOUND when gone). Safe to
+	 * call from a worker thread. */
+	int (*usage)(gh_rt_t *rt, const char *ref, rt_usage_t *out);
 } rt_ops_t;
 
 struct gh_rt {
@@ -95,6 +108,8 @@ void rt_reap(gh_rt_t *rt);
 /* 0 when the engine cannot tell (no owns_pid). */
 int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid);
 int rt_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg, size_t errlen);
+/* GH_EUNSUPPORTED for an engine that cannot tell. */
+int rt_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an

@@ -334,6 +334,43 @@ static void test_exec(void **state)
 	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
 	assert_int_equal(rt_exec(rt, &spec, ref, &fd, &pid, err, sizeof(err)), GH_ESTATE);
 	assert_int_equal(fd, -1);
+/* usage: the processes of the tree and the CPU they burnt, growing while
+ * one of them spins; nothing once the workspace is gone. */
+static void test_usage(void **state)
+{
+	gh_rt_t *rt = *state;
+	const char *argv[] = {"/bin/sh", "-c",
+	                      "sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 300' & sleep 300",
+	                      NULL};
+	rt_spec_t spec = {0};
+	rt_usage_t u1, u2;
+	char ref[160], err[256], work[300], logp[300];
+	int tries;
+
+	snprintf(work, sizeof(work), "%s/usage", base);
+	snprintf(logp, sizeof(logp), "%s/usage.log", base);
+	spec.session_id = 900003;
+	spec.user = "alice";
+	spec.argv = argv;
+	spec.workdir = work;
+	spec.log_path = logp;
+	spec.env[0] = "GPUHUB_PORT=1";
+	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
+	for (tries = 0; tries < 50; tries++) {
+		assert_int_equal(rt_usage(rt, ref, &u1), 0);
+		if (u1.npids >= 3)
+			break;
+		sleep_ms(20);
+	}
+	assert_true(u1.npids >= 3); /* sh, the spinner, sleep */
+	assert_int_equal(u1.pids[0] > 1, 1);
+	sleep_ms(400);
+	assert_int_equal(rt_usage(rt, ref, &u2), 0);
+	assert_true(u2.cpu_usec > u1.cpu_usec);
+	assert_int_equal(rt_signal_stop(rt, ref, 1), 0);
+	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
+	assert_int_equal(rt_usage(rt, ref, &u1), GH_ENOTFOUND);
+	assert_int_equal(u1.npids, 0);
 }
 
 static const char inside[] =
@@ -584,6 +621,7 @@ int main(void)
 		cmocka_unit_test(test_default_mode),
 		cmocka_unit_test(test_no_zombies),
 		cmocka_unit_test(test_exec),
+		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_sandbox_no_cgroup_stop),
 		cmocka_unit_test(test_cgroup_limits),

@@ -709,4 +709,5 @@ const rt_ops_t rt_local_ops = {
 	.reap = local_reap,
 	.owns_pid = local_owns_pid,
 	.exec = local_exec,
+	.usage = rt_local_usage,
 };

@@ -1,0 +1,94 @@
+"""
+GPUs follow the kernel (docs/idle.md): in an environment with gpu_mode
+"kernel" the Jupyter server runs without a GPU; a kernel of the
+"gpuhub-gpu" kernelspec asks the hub for the session's GPUs when it starts
+(waiting in the queue while another session holds them), sees them in
+CUDA_VISIBLE_DEVICES, and gives them back when it is shut down.
+"""
+
+import shutil
+
+import pytest
+import requests
+
+from conftest import ADMIN_TOKEN, Api, assert_error, create_user, launch, wait_for, wait_state
+from test_idle import event_types, gpus_in_use
+from test_jupyter import run_code
+
+pytestmark = pytest.mark.skipif(shutil.which("jupyter-server") is None,
+                                reason="Jupyter is not installed (scripts/install-deps installs it)")
+
+
+def test_kernel_gets_the_gpu_while_it_runs_and_waits_in_the_queue(daemon_factory):
+    d = daemon_factory(gpus="sim:1")
+    admin = Api(d, ADMIN_TOKEN)
+    spec = admin.get("/environments/jupyter-pytorch").json()
+    r = admin.post("/environments", json={"name": "kernel-gpus", "interface": "jupyter", "gpu_mode": "kernel",
+                                          "launch": spec["launch"], "default_gpus": 1, "max_gpus": 1})
+    assert r.status_code == 201, r.text
+    assert r.json()["gpu_mode"] == "kernel"
+    lee = create_user(admin, d, "lee")
+    s = launch(lee.api, "nb", env="kernel-gpus", gpus=1)
+    sid = s["id"]
+    s = wait_state(lee.api, sid, ["running"], timeout=90)
+    assert s["allocations"] == [] and gpus_in_use(admin) == 0     # the server has no GPU
+    base = "/user/lee/nb/"
+    auth = {"Authorization": f"Bearer {lee.token}"}
+    specs = requests.get(f"{d.url}{base}api/kernelspecs", headers=auth, timeout=30).json()
+    assert "gpuhub-gpu" in specs["kernelspecs"], specs
+
+    # a kernel starts: it gets the GPU, and sees it
+    r = requests.post(f"{d.url}{base}api/kernels", headers=auth, json={"name": "gpuhub-gpu"}, timeout=60)
+    assert r.status_code == 201, r.text
+    kid = r.json()["id"]
+    s = wait_for(lambda: (lambda x: x if x["allocations"] else None)(lee.api.get(f"/sessions/{sid}").json()),
+                 60, 0.1, "the kernel's GPU")
+    gpu = s["allocations"][0]["gpu"]
+    status, out = run_code(d, lee, base, kid, "import os\nprint('cvd', os.environ['CUDA_VISIBLE_DEVICES'])\n")
+    assert status == "ok" and f"cvd {gpu}" in out, out
+    assert s["kernels_with_gpus"]["kernels"] == 1 and not s["kernels_with_gpus"]["waiting"]
+
+    # it shuts down: the GPU goes back, the session keeps running
+    assert requests.delete(f"{d.url}{base}api/kernels/{kid}", headers=auth, timeout=30).status_code == 204
+    wait_for(lambda: gpus_in_use(admin) == 0, 30, 0.1, "the GPU to be freed")
+    s = lee.api.get(f"/sessions/{sid}").json()
+    assert s["state"] == "running" and s["allocations"] == [] and s["kernels_with_gpus"] is None
+    types = [t for t, _ in event_types(lee.api, sid)]
+    assert "session.kernel_gpus" in types and "session.kernel_gpus_released" in types
+
+    # another session holds the only GPU: a new kernel waits in the queue ...
+    hog = launch(admin, "hog", gpus=1)["id"]
+    wait_state(admin, hog, ["running"])
+    r = requests.post(f"{d.url}{base}api/kernels", headers=auth, json={"name": "gpuhub-gpu"}, timeout=60)
+    assert r.status_code == 201, r.text
+    kid = r.json()["id"]
+    s = wait_for(lambda: (lambda x: x if x["kernels_with_gpus"] else None)(lee.api.get(f"/sessions/{sid}").json()),
+                 60, 0.1, "the kernel's claim")
+    assert s["kernels_with_gpus"]["waiting"] and s["kernels_with_gpus"]["position"] == 1
+    assert s["allocations"] == []
+    # ... and gets it when it is free
+    assert admin.post(f"/sessions/{hog}/stop").status_code == 200
+    wait_for(lambda: lee.api.get(f"/sessions/{sid}").json()["allocations"], 60, 0.1, "the GPU for the kernel")
+    status, out = run_code(d, lee, base, kid, "import os\nprint('cvd', os.environ['CUDA_VISIBLE_DEVICES'])\n")
+    assert status == "ok" and "cvd 0" in out, out
+    assert requests.delete(f"{d.url}{base}api/kernels/{kid}", headers=auth, timeout=30).status_code == 204
+    wait_for(lambda: gpus_in_use(admin) == 0, 30, 0.1, "the GPU to be freed again")
+    assert lee.api.post(f"/sessions/{sid}/stop").status_code == 200
+    wait_state(lee.api, sid, ["stopped"], timeout=60)
+
+
+def test_kernel_gpu_calls_need_the_workspace_token(daemon):
+    admin = Api(daemon, ADMIN_TOKEN)
+    sid = launch(admin, "plain", gpus=1)["id"]
+    wait_state(admin, sid, ["running"])
+    url = daemon.api_url(f"/sessions/{sid}/kernel-gpus")
+    assert_error(requests.post(url, json={"pid": 1234}, timeout=10), 401)
+    assert_error(requests.post(url, json={"pid": 1234}, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                               timeout=10), 401)
+    assert_error(requests.post(url, json={"pid": 1234}, headers={"Authorization": "token " + "0" * 32},
+                               timeout=10), 401)
+    assert_error(requests.delete(url + "/1234", headers={"Authorization": "token " + "0" * 32}, timeout=10), 401)
+    r = admin.post("/environments", json={"name": "bad", "interface": "vscode", "gpu_mode": "kernel"})
+    assert_error(r, 400, field="gpu_mode")
+    assert_error(admin.post("/environments", json={"name": "bad", "interface": "jupyter", "gpu_mode": "gpu"}), 400,
+                 field="gpu_mode")
