@@ -334,6 +334,8 @@ static void test_exec(void **state)
 	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
 	assert_int_equal(rt_exec(rt, &spec, ref, &fd, &pid, err, sizeof(err)), GH_ESTATE);
 	assert_int_equal(fd, -1);
+}
+
 /* usage: the processes of the tree and the CPU they burnt, growing while
  * one of them spins; nothing once the workspace is gone. */
 static void test_usage(void **state)
