@@ -31,8 +31,11 @@ def run_code(daemon, user, base, kernel_id, code, timeout=60):
         "parent_header": {}, "metadata": {}, "channel": "shell",
         "content": {"code": code, "silent": False, "store_history": False,
                     "user_expressions": {}, "allow_stdin": False}}))
-    out, status, end = [], None, time.time() + timeout
-    while time.time() < end and status is None:
+    # The reply comes on the shell channel, the output on iopub: the two
+    # are not ordered, so the run is over once both the reply and iopub's
+    # "idle" (sent after the last output) have arrived.
+    out, status, idle, end = [], None, False, time.time() + timeout
+    while time.time() < end and (status is None or not idle):
         m = json.loads(ws.recv())
         if m.get("parent_header", {}).get("msg_id") != msg_id:
             continue
@@ -43,6 +46,8 @@ def run_code(daemon, user, base, kernel_id, code, timeout=60):
             out.append("\n".join(m["content"]["traceback"]))
         elif t == "execute_reply":
             status = m["content"]["status"]
+        elif t == "status" and m["content"].get("execution_state") == "idle":
+            idle = True
     ws.close()
     return status, "".join(out)
 
