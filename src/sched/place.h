@@ -156,7 +156,7 @@ typedef enum {
 	PLACE_PACKING,     /* used GPUs first, then idle GPUs on busy nodes, then idle nodes */
 	PLACE_DOTPROD,     /* best alignment of free resources with the demand */
 	PLACE_FGD,         /* fragmentation gradient descent (ATC'23) */
-	PLACE_GPUHUB,      /* ours: FGD refined (see place_gpuhub.c) */
+	PLACE_GPUHUB,      /* ours: FGD refined (see place_fgd.c) */
 	PLACE__COUNT
 } place_policy_t;
 
