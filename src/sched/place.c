@@ -638,6 +638,37 @@ static int wclass_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
+/*
+ * sliver[r] = min(r, min over filler sizes f <= r of sliver[r - f]): the
+ * smallest free amount that sums of popular fractions can leave on a GPU
+ * with r free. Example, fillers {320, 470, 650}: sliver[530] = 60 (a 470),
+ * sliver[210] = 210 (nothing fits), sliver[680] = 30 (a 650),
+ * sliver[360] = 40 (a 320), sliver[1000] = 30 (650 + 320).
+ */
+static void workload_slivers(place_workload_t *w)
+{
+	double share[PLACE_MILLI] = {0};
+	int fill[PLACE_MILLI], nfill = 0;
+
+	for (int i = 0; i < w->n; i++) {
+		const place_wclass_t *k = &w->cls[i];
+
+		if (k->num_gpu == 1 && k->gpu_milli > 0 && k->gpu_milli < PLACE_MILLI)
+			share[k->gpu_milli] += k->weight;
+	}
+	for (int f = 1; f < PLACE_MILLI; f++) {
+		if (share[f] >= PLACE_FILLER_MIN)
+			fill[nfill++] = f;
+	}
+	for (int r = 0; r <= PLACE_MILLI; r++) {
+		w->sliver[r] = r;
+		for (int i = 0; i < nfill && fill[i] <= r; i++) {
+			if (w->sliver[r - fill[i]] < w->sliver[r])
+				w->sliver[r] = w->sliver[r - fill[i]];
+		}
+	}
+}
+
 int place_workload_finish(place_workload_t *w, double keep)
 {
 	double total = 0, cum = 0;
@@ -656,5 +687,6 @@ int place_workload_finish(place_workload_t *w, double keep)
 	w->n = n;
 	for (int i = 0; i < n; i++)
 		w->cls[i].weight /= cum;
+	workload_slivers(w);
 	return 0;
 }

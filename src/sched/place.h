@@ -170,11 +170,21 @@ typedef struct {
 	double weight;                   /* popularity; place_workload_finish normalises to sum 1 */
 } place_wclass_t;
 
+/* A fractional size at least this popular (share of the workload's
+ * requests) counts as a filler for place_workload_t.sliver. */
+#define PLACE_FILLER_MIN 0.01
+
 /* The workload the cluster expects, used by fgd and gpuhub to measure
  * fragmentation ("free GPU that these requests could not use"). */
 typedef struct {
 	place_wclass_t *cls;             /* owned */
 	int n, cap;
+	/* sliver[r]: the least free milli a GPU with r milli free can be
+	 * brought to by fractions of the popular sizes (each at least
+	 * PLACE_FILLER_MIN of the requests), r itself when none fits; what
+	 * such a GPU is bound to end with. Filled by place_workload_finish,
+	 * all 0 before (gpuhub then reads no difference). */
+	int sliver[PLACE_MILLI + 1];
 } place_workload_t;
 
 /* ---- policies ---- */
@@ -275,7 +285,8 @@ void place_workload_destroy(place_workload_t *w);
 int place_workload_add(place_workload_t *w, const place_cluster_t *c, const place_request_t *req,
 		       double weight);
 /* Normalises weights to sum 1, most popular first; keeps the most popular
- * classes until their share reaches `keep` (0 < keep <= 1; 1 keeps all). */
+ * classes until their share reaches `keep` (0 < keep <= 1; 1 keeps all);
+ * then computes w->sliver from the kept classes. */
 int place_workload_finish(place_workload_t *w, double keep);
 
 /* ---- random numbers (splitmix64; the state is the caller's) ---- */

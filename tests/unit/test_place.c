@@ -479,7 +479,8 @@ static void test_gpuhub_exact_fraction_delta(void **state)
 	 * 8-core 0.5 shape that node n1 (4 cores) can never run. ΔF of a 0.3
 	 * is 699.3 on n0 and 699.0 on n1: FGD's score (33 and 33) and a
 	 * milli-GPU rounding (699 and 699) tie and take the first node;
-	 * gpuhub takes n1 and keeps n0's GPU usable by both shapes. */
+	 * gpuhub takes n1 and keeps n0's GPU usable by both shapes. No
+	 * fraction is popular here, so ΔV is 700 - 1000 on both. */
 	mk(&c, 2, 16, 1, "T4", PLACE_SHARE_MPS);
 	c.nodes[1].cpu_milli = c.nodes[1].cpu_free_milli = 4000;
 	whole.memory_mib = half.memory_mib = r.memory_mib = 0;
@@ -491,7 +492,7 @@ static void test_gpuhub_exact_fraction_delta(void **state)
 	assert_int_equal(res.slots[0].node, 0);
 	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
 	assert_int_equal(res.slots[0].node, 1);
-	assert_true(fabs(res.score - 699.0) < 1e-9);
+	assert_true(fabs(res.score - (699.0 - 300)) < 1e-9);
 	/* With the 8-core shape gone from the workload both nodes are alike
 	 * again and the first one wins. */
 	place_workload_destroy(&w);
@@ -500,6 +501,62 @@ static void test_gpuhub_exact_fraction_delta(void **state)
 	assert_int_equal(place_workload_finish(&w, 1.0), 0);
 	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
 	assert_int_equal(res.slots[0].node, 0);
+	place_workload_destroy(&w);
+	place_cluster_destroy(&c);
+}
+
+static void test_gpuhub_sliver(void **state)
+{
+	place_cluster_t c;
+	place_workload_t w;
+	place_result_t res;
+	place_request_t shapes[4] = {req(1, 1000, 0), req(1, 470, 0), req(1, 320, 0),
+				     req(1, 650, 0)};
+	place_request_t r = req(1, 320, 0), rare = req(1, 160, 0);
+
+	(void)state;
+	mk(&c, 1, 64, 2, "T4", PLACE_SHARE_MPS);
+	place_workload_init(&w);
+	for (int i = 0; i < 4; i++) {
+		shapes[i].memory_mib = 0;
+		assert_int_equal(place_workload_add(&w, &c, &shapes[i], i == 0 ? 2 : 1), 0);
+	}
+	rare.memory_mib = 0;
+	/* 0.5% of requests: not popular enough to count as a filler. */
+	assert_int_equal(place_workload_add(&w, &c, &rare, 5.0 / 199), 0);
+	assert_int_equal(place_workload_finish(&w, 1.0), 0);
+	/* The table of place.c's example: fillers 320, 470, 650. */
+	assert_int_equal(w.sliver[0], 0);
+	assert_int_equal(w.sliver[530], 60);
+	assert_int_equal(w.sliver[210], 210);
+	assert_int_equal(w.sliver[680], 30);
+	assert_int_equal(w.sliver[360], 40);
+	assert_int_equal(w.sliver[1000], 30);
+	assert_int_equal(w.sliver[190], 190); /* a 160 would fit, but it is rare */
+	place_workload_destroy(&w);
+	place_workload_init(&w);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(place_workload_add(&w, &c, &shapes[i], i == 0 ? 2 : 1), 0);
+	assert_int_equal(place_workload_finish(&w, 1.0), 0);
+	assert_int_equal(w.sliver[530], 60);
+	/* The second worked example of gpuhub_cost: a 0.32 next to a 0.47
+	 * (530 free) or next to a 0.32 (680 free). FGD takes the 530 (ΔF
+	 * −108 against +16); gpuhub takes the 680 (cost 26 against 42), so
+	 * the next 0.47 finds its 530. */
+	c.nodes[0].gpus[0].free_milli = 530;
+	c.nodes[0].gpus[0].ntasks = 1;
+	c.nodes[0].gpus[1].free_milli = 680;
+	c.nodes[0].gpus[1].ntasks = 1;
+	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
+	assert_int_equal(res.slots[0].gpu, 0);
+	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
+	assert_int_equal(res.slots[0].gpu, 1);
+	assert_true(fabs(res.score - 26.0) < 1e-9);
+	/* Without the table (an unfinished workload) gpuhub follows ΔF. */
+	memset(w.sliver, 0, sizeof(w.sliver));
+	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
+	assert_int_equal(res.slots[0].gpu, 0);
+	assert_true(fabs(res.score - -108.0) < 1e-9);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
 }
@@ -805,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_fgd_example),
 		cmocka_unit_test(test_fgd_keeps_whole_gpus),
 		cmocka_unit_test(test_gpuhub_exact_fraction_delta),
+		cmocka_unit_test(test_gpuhub_sliver),
 		cmocka_unit_test(test_workload),
 		cmocka_unit_test(test_apply_release_invariants),
 		cmocka_unit_test(test_property_random),
