@@ -243,14 +243,14 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  * gpuhub: FGD's measure, compared at two resolutions, plus, for a
  * fraction, what its GPU is bound to end with.
  *
- *   fractional (one GPU, share < 1000): cost = ΔF + ΔV, in milli-GPU, on
- *     the GPU of the node where it is lowest.
- *     ΔF exactly: a fraction decides how much of a GPU is lost to slivers,
- *     and even sub-milli differences carry meaning: a shape of popularity
- *     p that the node can or cannot run (for its CPU, memory or other
- *     GPUs) moves ΔF by p times the free milli involved. FGD's integer
- *     sigmoid score cannot see differences below about 40 milli-GPU, and
- *     rounding to the milli-GPU turns them into ties the first node wins.
+ *   fractional (one GPU, share < 1000): cost = ⌊ΔF⌋ + ΔV, in milli-GPU,
+ *     on the GPU of the node where it is lowest.
+ *     ΔF to the milli-GPU: a fraction decides how much of a GPU is lost
+ *     to slivers, so a difference of a few milli-GPU is real; FGD's
+ *     integer sigmoid score cannot see differences below about 40.
+ *     (Rounding matters: ΔF is F after minus F before, and two nodes in
+ *     equivalent states differ in it only by floating-point rounding,
+ *     which must not decide between them.)
  *     ΔV = V(free after) − V(free before), V = w->sliver: the least free
  *     milli that popular fractions can leave on the GPU (place.c). F asks
  *     whether the next request can use a GPU's free share; V asks what
@@ -272,6 +272,10 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *    exact:  −136 < −131 → B, and so on for every small CPU difference:
  *            whole GPUs spread over ever more nodes
  *    gpuhub: ⌊−131/250⌋ = ⌊−136/250⌋ = −1 → tie → A
+ *  0.47 GPU, say ΔF = +31.0 on A and +12.4 on B, the same ΔV (B's best
+ *    GPU is left with a sliver some popular shape still fits):
+ *    FGD:    ⌊100/(1+e^0.031)⌋ = 49 and ⌊100/(1+e^0.0124)⌋ = 49 → tie → A
+ *    gpuhub: 31 > 12 → B
  *  0.32 GPU; workload {1 GPU: 0.4, 0.47: 0.2, 0.32: 0.2, 0.65: 0.2}; one
  *    node, GPU 0 with 530 free, GPU 1 with 680 free (F = 484 + 106 = 590):
  *    GPU 0 → 210 free: F = 356 + 42 + 42 + 42 = 482, ΔF = −108;
@@ -280,19 +284,11 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *                      V 30 → 40,  ΔV = +10;  cost 26
  *    FGD: 52 and 49 → GPU 0; gpuhub → GPU 1, and the next 0.47 fills GPU 0
  *    to 60 free where it would have left 210 unused.
- *  0.3 GPU, no CPU; workload {1 GPU: 0.999, 0.5 GPU with 8 cores: 0.001}
- *    (no popular fraction: V(r) = r, ΔV = −300 everywhere); one idle GPU
- *    each, A with 16 free cores, B with 4:
- *    A: F 0 → 0.999·700 = 699.3 (the 0.5 still fits)     ΔF = 699.3
- *    B: F 0.001·1000 = 1 → 699.3 + 0.001·700 = 700.0      ΔF = 699.0
- *    (B could never run the 8-core shape anyway)
- *    FGD: 33 and 33 → A; milli-GPU rounding: 699 and 699 → A;
- *    gpuhub: 699.0 < 699.3 → B, and A keeps a GPU both shapes can use.
  *
- * On the Alibaba trace (sim fgd, seeds 42-51) this leaves 4.27% of GPU
- * capacity unallocated at 100% arrived against FGD's 4.75 (4.67 with ΔF
- * rounded to the milli-GPU and no ΔV, 4.39 with exact ΔF alone), and does
- * no worse than FGD on resampled variants of the trace (docs/scheduler.md).
+ * On the Alibaba trace (sim fgd, seeds 42-51) this leaves 4.58% of GPU
+ * capacity unallocated at 100% arrived against FGD's 4.75 (4.67 without
+ * ΔV), and does no worse than FGD on resampled variants of the trace
+ * (docs/scheduler.md).
  */
 #define GPUHUB_BUCKET 250.0
 
@@ -326,7 +322,7 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 				continue;
 			one.n = 1;
 			one.gpu[0] = j;
-			cost = frag_delta(c, n, w, r, &one, f0) +
+			cost = floor(frag_delta(c, n, w, r, &one, f0)) +
 			       sliver_delta(&n->gpus[j], w, &one.take[0]);
 			if (!found || cost < best) {
 				best = cost;
