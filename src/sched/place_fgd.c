@@ -298,7 +298,8 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
 static double sliver_delta(const place_gpu_t *g, const place_workload_t *w,
 			   const place__take_t *t)
 {
-	if (!w || g->share != PLACE_SHARE_MPS || t->milli > g->free_milli)
+	if (!w || g->share != PLACE_SHARE_MPS || t->milli > g->free_milli ||
+	    g->free_milli > PLACE_MILLI)
 		return 0;
 	return w->sliver[g->free_milli - t->milli] - w->sliver[g->free_milli];
 }
