@@ -292,16 +292,17 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  */
 #define GPUHUB_BUCKET 250.0
 
-/* ΔV of taking t from an MPS GPU g: how much more it is bound to end
- * with unused (w->sliver). 0 for other sharing modes, where the rest of
- * the GPU is not for other fractions. */
-static double sliver_delta(const place_gpu_t *g, const place_workload_t *w,
+/* ΔV of taking t (and r's CPU) from GPU g of node n: how much more the
+ * GPU is bound to end with unused (w->sliver). 0 for other sharing
+ * modes, where the rest of the GPU is not for other fractions. */
+static double sliver_delta(const place_node_t *n, const place_gpu_t *g,
+			   const place_workload_t *w, const place__req_t *r,
 			   const place__take_t *t)
 {
-	if (!w || g->share != PLACE_SHARE_MPS || t->milli > g->free_milli ||
-	    g->free_milli > PLACE_MILLI)
+	if (!w || g->share != PLACE_SHARE_MPS || t->milli > g->free_milli)
 		return 0;
-	return w->sliver[g->free_milli - t->milli] - w->sliver[g->free_milli];
+	return place__sliver(w, n->cpu_free_milli - r->cpu, g->free_milli - t->milli) -
+	       place__sliver(w, n->cpu_free_milli, g->free_milli);
 }
 
 static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
@@ -324,7 +325,7 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 			one.n = 1;
 			one.gpu[0] = j;
 			cost = floor(frag_delta(c, n, w, r, &one, f0)) +
-			       sliver_delta(&n->gpus[j], w, &one.take[0]);
+			       sliver_delta(n, &n->gpus[j], w, r, &one.take[0]);
 			if (!found || cost < best) {
 				best = cost;
 				p = one;
