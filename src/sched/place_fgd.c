@@ -252,7 +252,8 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *     equivalent states differ in it only by floating-point rounding,
  *     which must not decide between them.)
  *     ΔV = V(free after) − V(free before), V = w->sliver: the least free
- *     milli that popular fractions can leave on the GPU (place.c). F asks
+ *     milli that popular fractions can leave on the GPU, counting only the
+ *     fractions the node has CPU for, before and after (place.c). F asks
  *     whether the next request can use a GPU's free share; V asks what
  *     the GPU will end with once the requests that fit it have come. F
  *     alone sends a 0.32 to a GPU with 0.53 free (leaving 0.21 nobody
@@ -285,10 +286,10 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *    FGD: 52 and 49 → GPU 0; gpuhub → GPU 1, and the next 0.47 fills GPU 0
  *    to 60 free where it would have left 210 unused.
  *
- * On the Alibaba trace (sim fgd, seeds 42-51) this leaves 4.58% of GPU
+ * On the Alibaba trace (sim fgd, seeds 42-51) this leaves 4.46% of GPU
  * capacity unallocated at 100% arrived against FGD's 4.75 (4.67 without
- * ΔV), and does no worse than FGD on resampled variants of the trace
- * (docs/scheduler.md).
+ * ΔV, 4.58 with a ΔV blind to CPU), and does better than FGD on every
+ * resampled variant of the trace (docs/scheduler.md).
  */
 #define GPUHUB_BUCKET 250.0
 
