@@ -573,6 +573,7 @@ void place_workload_destroy(place_workload_t *w)
 	if (!w)
 		return;
 	free(w->cls);
+	free(w->sliver);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -638,6 +639,101 @@ static int wclass_cmp(const void *pa, const void *pb)
 	return 0;
 }
 
+/* The CPU level of fractional size f: the least c such that the requests
+ * of size f needing at most c milli-CPU make PLACE_FILLER_MIN of w; -1
+ * when even all of them do not. */
+static int64_t filler_level(const place_workload_t *w, int f)
+{
+	int64_t best = -1;
+
+	for (int i = 0; i < w->n; i++) {
+		const place_wclass_t *k = &w->cls[i];
+		double share = 0;
+
+		if (k->num_gpu != 1 || k->gpu_milli != f || (best >= 0 && k->cpu_milli >= best))
+			continue;
+		for (int j = 0; j < w->n; j++) {
+			const place_wclass_t *o = &w->cls[j];
+
+			if (o->num_gpu == 1 && o->gpu_milli == f && o->cpu_milli <= k->cpu_milli)
+				share += o->weight;
+		}
+		if (share >= PLACE_FILLER_MIN)
+			best = k->cpu_milli;
+	}
+	return best;
+}
+
+/*
+ * For each CPU level L: sliver[r] = min(r, min over fillers f <= r of
+ * level <= L of sliver[r - f]), the smallest free amount that sums of
+ * popular fractions the node still has CPU for can leave on a GPU with r
+ * free. Example, fillers 320 (4 cores), 470 (8 cores), 650 (11 cores);
+ * with 11 cores free or more: sliver[530] = 60 (a 470), sliver[210] = 210
+ * (nothing fits), sliver[680] = 30 (a 650), sliver[360] = 40 (a 320),
+ * sliver[1000] = 30 (650 + 320); with 4 to 7 cores free only the 320
+ * counts: sliver[530] = 210, sliver[680] = 40.
+ */
+static int workload_slivers(place_workload_t *w)
+{
+	int64_t level[PLACE_MILLI];
+	int fill[PLACE_MILLI], nfill = 0, nlev = 0;
+
+	free(w->sliver);
+	w->sliver = NULL;
+	w->nsliver = 0;
+	for (int f = 1; f < PLACE_MILLI; f++) {
+		level[f] = filler_level(w, f);
+		if (level[f] < 0)
+			continue;
+		fill[nfill++] = f;
+		/* Distinct levels, ascending; past PLACE_SLIVER_LEVELS the
+		 * highest are dropped (their fillers then never count). */
+		int k = 0;
+
+		while (k < nlev && w->sliver_cpu[k] < level[f])
+			k++;
+		if (k < nlev && w->sliver_cpu[k] == level[f])
+			continue;
+		if (k >= PLACE_SLIVER_LEVELS)
+			continue;
+		for (int m = (nlev < PLACE_SLIVER_LEVELS ? nlev : PLACE_SLIVER_LEVELS - 1); m > k; m--)
+			w->sliver_cpu[m] = w->sliver_cpu[m - 1];
+		w->sliver_cpu[k] = level[f];
+		if (nlev < PLACE_SLIVER_LEVELS)
+			nlev++;
+	}
+	if (nlev == 0)
+		return 0;
+	w->sliver = malloc((size_t)nlev * (PLACE_MILLI + 1) * sizeof(*w->sliver));
+	if (!w->sliver)
+		return GH_ENOMEM;
+	w->nsliver = nlev;
+	for (int k = 0; k < nlev; k++) {
+		int *v = &w->sliver[k * (PLACE_MILLI + 1)];
+
+		for (int r = 0; r <= PLACE_MILLI; r++) {
+			v[r] = r;
+			for (int i = 0; i < nfill && fill[i] <= r; i++) {
+				if (level[fill[i]] <= w->sliver_cpu[k] && v[r - fill[i]] < v[r])
+					v[r] = v[r - fill[i]];
+			}
+		}
+	}
+	return 0;
+}
+
+int place__sliver(const place_workload_t *w, int64_t cpu_free, int r)
+{
+	int k = -1;
+
+	if (!w || w->nsliver == 0 || r < 0 || r > PLACE_MILLI)
+		return 0;
+	while (k + 1 < w->nsliver && w->sliver_cpu[k + 1] <= cpu_free)
+		k++;
+	return k < 0 ? r : w->sliver[k * (PLACE_MILLI + 1) + r];
+}
+
 int place_workload_finish(place_workload_t *w, double keep)
 {
 	double total = 0, cum = 0;
@@ -656,5 +752,5 @@ int place_workload_finish(place_workload_t *w, double keep)
 	w->n = n;
 	for (int i = 0; i < n; i++)
 		w->cls[i].weight /= cum;
-	return 0;
+	return workload_slivers(w);
 }

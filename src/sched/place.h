@@ -156,7 +156,7 @@ typedef enum {
 	PLACE_PACKING,     /* used GPUs first, then idle GPUs on busy nodes, then idle nodes */
 	PLACE_DOTPROD,     /* best alignment of free resources with the demand */
 	PLACE_FGD,         /* fragmentation gradient descent (ATC'23) */
-	PLACE_GPUHUB,      /* ours: FGD refined (see place_gpuhub.c) */
+	PLACE_GPUHUB,      /* ours: FGD refined (see place_fgd.c) */
 	PLACE__COUNT
 } place_policy_t;
 
@@ -170,11 +170,28 @@ typedef struct {
 	double weight;                   /* popularity; place_workload_finish normalises to sum 1 */
 } place_wclass_t;
 
+/* Fillers (see place_workload_t.sliver): a fractional size counts when
+ * its requests are at least this share of the workload, among those that
+ * need no more CPU than its level; at most this many CPU levels. */
+#define PLACE_FILLER_MIN    0.01
+#define PLACE_SLIVER_LEVELS 8
+
 /* The workload the cluster expects, used by fgd and gpuhub to measure
  * fragmentation ("free GPU that these requests could not use"). */
 typedef struct {
 	place_wclass_t *cls;             /* owned */
 	int n, cap;
+	/* What a GPU is bound to end with (gpuhub's ΔV), computed by
+	 * place_workload_finish. A filler is a fractional size f whose
+	 * requests needing at most c milli-CPU make PLACE_FILLER_MIN of the
+	 * workload; the least such c is its CPU level. For a node with at
+	 * least sliver_cpu[k] milli-CPU free, sliver[k * (PLACE_MILLI + 1) + r]
+	 * is the least free milli that fillers of level <= sliver_cpu[k] can
+	 * leave on a GPU with r free (r when none fits). nsliver == 0: no
+	 * table yet (gpuhub then reads no difference). */
+	int *sliver;                     /* owned: nsliver × (PLACE_MILLI + 1) */
+	int64_t sliver_cpu[PLACE_SLIVER_LEVELS]; /* ascending */
+	int nsliver;
 } place_workload_t;
 
 /* ---- policies ---- */
@@ -275,7 +292,8 @@ void place_workload_destroy(place_workload_t *w);
 int place_workload_add(place_workload_t *w, const place_cluster_t *c, const place_request_t *req,
 		       double weight);
 /* Normalises weights to sum 1, most popular first; keeps the most popular
- * classes until their share reaches `keep` (0 < keep <= 1; 1 keeps all). */
+ * classes until their share reaches `keep` (0 < keep <= 1; 1 keeps all);
+ * then computes w->sliver from the kept classes. 0 or GH_ENOMEM. */
 int place_workload_finish(place_workload_t *w, double keep);
 
 /* ---- random numbers (splitmix64; the state is the caller's) ---- */
@@ -346,6 +364,10 @@ double place__cost_basic(place_policy_t policy, const place_cluster_t *c, int id
 			 const place_node_t *n, const place__req_t *r, const place__norm_t *nm);
 /* How the baselines choose GPUs on the chosen node. */
 place__sel_t place__sel_basic(place_policy_t policy);
+
+/* w->sliver for a GPU with r milli free on a node with cpu_free milli-CPU
+ * free (place.c); r itself when no filler fits that CPU, 0 without a table. */
+int place__sliver(const place_workload_t *w, int64_t cpu_free, int r);
 
 /* Fragmentation policies (place_fgd.c). */
 /* F_n(M): expected free milli-GPU of n that a request drawn from w could not use. */
