@@ -223,7 +223,8 @@
         el("code", { text: e.name }), " ",
         el("span", { className: "badge iface", text: e.interface }), " ",
         labels, " ",
-        el("span", { className: "muted", text: "up to " + fmtGpus(e.max_gpus) + " GPUs" })
+        el("span", { className: "muted", text: "up to " + fmtGpus(e.max_gpus) + " GPUs" +
+          (e.gpu_mode === "kernel" ? ", held only while a notebook's kernel runs" : "") })
       ]));
       select.appendChild(el("option", { value: e.name, text: (e.display_name || e.name) + " (" + e.interface + ")" }));
     });

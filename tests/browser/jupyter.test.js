@@ -66,6 +66,8 @@ describe("a Jupyter notebook whose GPU follows the kernel", { timeout: 240000, s
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.locator("#app").waitFor({ state: "visible" });
+    await waitText(page.locator('#envs-list li[data-env="jupyter-python"]'), /held only while a notebook's kernel runs/,
+      "the environment's GPU mode");
     await page.getByLabel("Environment", { exact: true }).selectOption("jupyter-python");
     await page.getByLabel("Session name").fill("nb");
     await page.getByLabel("GPUs", { exact: true }).selectOption("1");
@@ -77,6 +79,8 @@ describe("a Jupyter notebook whose GPU follows the kernel", { timeout: 240000, s
     assert.equal(await row.locator(".gpus-cell").textContent(), "1 per kernel");
     await waitText(row.locator(".details"), /no GPU held: GPUs come when a kernel runs/, "no GPU held");
     assert.deepEqual(await page.locator("#gpus-body .allocated").allTextContents(), ["0 / 1", "0 / 1"]);
+    const log = await page.locator('.progress-item[data-session="nb"] .progress-log li').allTextContents();
+    assert.ok(log.some((l) => /starting with no GPU: its kernels get the GPUs while they run/.test(l)), JSON.stringify(log));
     await screenshot(page, "jupyter-01-running-no-gpu");
 
     /* Jupyter through the hub: a new notebook offers one Python kernel */
