@@ -107,6 +107,20 @@
     return el("span", { className: "badge state state-" + s, text: s });
   }
 
+  /* GPUs that follow the kernel: what the session holds right now */
+  function kernelGpus(s) {
+    if (s.gpu_mode !== "kernel" || !s.gpus || (s.state !== "running" && s.state !== "idle-warned")) return "";
+    var k = s.kernels_with_gpus || { kernels: 0 };
+    if (k.waiting) {
+      var w = "a kernel waits for GPUs";
+      if (k.position) w += ": position " + k.position + " in queue";
+      if (k.eta_seconds != null) w += " (about " + Math.max(1, Math.ceil(k.eta_seconds / 60)) + " min)";
+      return w;
+    }
+    if (!k.kernels) return "no GPU held: GPUs come when a kernel runs";
+    return "GPUs held by " + k.kernels + (k.kernels === 1 ? " running kernel" : " running kernels");
+  }
+
   function sessionDetails(s) {
     var parts = [];
     if (s.allocations && s.allocations.length) {
@@ -122,6 +136,8 @@
       parts.push(q);
     }
     if (s.reason && !(s.queue && s.queue.reason === s.reason)) parts.push(s.reason);
+    var kd = kernelGpus(s);
+    if (kd) parts.push(kd);
     if (s.resuming) parts.push("waking up: open notebooks reopen with fresh kernels (kernel memory was not kept)");
     return parts.join("; ");
   }
@@ -207,7 +223,8 @@
         el("code", { text: e.name }), " ",
         el("span", { className: "badge iface", text: e.interface }), " ",
         labels, " ",
-        el("span", { className: "muted", text: "up to " + fmtGpus(e.max_gpus) + " GPUs" })
+        el("span", { className: "muted", text: "up to " + fmtGpus(e.max_gpus) + " GPUs" +
+          (e.gpu_mode === "kernel" ? ", held only while a notebook's kernel runs" : "") })
       ]));
       select.appendChild(el("option", { value: e.name, text: (e.display_name || e.name) + " (" + e.interface + ")" }));
     });
@@ -400,7 +417,7 @@
         el("td", {}, [el("strong", { text: s.name })]),
         el("td", { text: s.env }),
         el("td", { className: "state-cell" }, [stateBadge(s.state)]),
-        el("td", { className: "gpus-cell", text: fmtGpus(s.gpus) }),
+        el("td", { className: "gpus-cell", text: fmtGpus(s.gpus) + (s.gpu_mode === "kernel" && s.gpus ? " per kernel" : "") }),
         el("td", { className: "details", text: sessionDetails(s) }),
         el("td", {}, [actions])
       ]));

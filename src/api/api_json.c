@@ -41,6 +41,8 @@ json_t *api_env_json(hub_t *hub, const gh_env_t *e)
 	if (why)
 		json_object_set_new(o, "unavailable_reason", json_string(why));
 	json_object_set_new(o, "created_at", api_time(e->created_at));
+	if (!json_is_string(json_object_get(o, "gpu_mode")))
+		json_object_set_new(o, "gpu_mode", json_string("session")); /* created before the field existed */
 	return o;
 }
 
@@ -50,6 +52,8 @@ json_t *api_session_json(hub_t *hub, const hub_session_t *hs)
 	const gh_user_t *u = hub_user_by_id(hub, s->user_id);
 	json_t *allocs = json_array(), *o, *queue = json_null();
 	char url[GH_TEXT_MAX + 64];
+	int kmode = hub_session_kernel_mode(hub, hs);
+	int waiting = kmode && hs->n_kclaims > 0 && hs->n_allocs == 0 && s->gpu_milli > 0;
 
 	for (int i = 0; i < hs->n_allocs; i++) {
 		const gh_alloc_t *a = &hs->allocs[i];
@@ -75,11 +79,15 @@ json_t *api_session_json(hub_t *hub, const hub_session_t *hs)
 	json_object_set_new(o, "stopped_at", api_time(s->stopped_at));
 	json_object_set_new(o, "queue", queue);
 	json_object_set_new(o, "resuming", json_boolean(hs->resuming));
+	json_object_set_new(o, "gpu_mode", json_string(kmode ? "kernel" : "session"));
+	/* kernel mode: who holds the GPUs now — no kernel, kernels holding
+	 * them, or a kernel waiting in the queue */
 	json_object_set_new(o, "kernels_with_gpus",
-	                    hs->n_kclaims ? json_pack("{s:i,s:b,s:o}", "kernels", hs->n_kclaims, "waiting", hs->n_allocs == 0,
-	                                              "position", hs->n_allocs == 0 && hs->queue_position > 0 ?
-	                                                  json_integer(hs->queue_position) : json_null())
-	                                  : json_null());
+	                    kmode ? json_pack("{s:i,s:b,s:o,s:o}", "kernels", hs->n_kclaims, "waiting", waiting,
+	                                      "position", waiting && hs->queue_position > 0 ?
+	                                          json_integer(hs->queue_position) : json_null(),
+	                                      "eta_seconds", waiting && hs->eta_s >= 0 ? json_integer(hs->eta_s) : json_null())
+	                          : json_null());
 	{
 		int64_t last = s->last_activity_at > hs->work_user_at ? s->last_activity_at : hs->work_user_at;
 		json_object_set_new(o, "idle",

@@ -214,14 +214,12 @@ static void h_env_create(api_req_t *r)
 		json_decref(spec);
 		return;
 	}
-	if (gpu_mode && strcmp(gpu_mode, "kernel") == 0) {
-		if (strcmp(iface, "jupyter") != 0) {
-			json_decref(spec);
-			http_send_error(r->req, 400, "invalid", "gpu_mode", "gpu_mode 'kernel' needs interface 'jupyter'");
-			return;
-		}
-		json_object_set_new(spec, "gpu_mode", json_string("kernel"));
+	if (gpu_mode && strcmp(gpu_mode, "kernel") == 0 && strcmp(iface, "jupyter") != 0) {
+		json_decref(spec);
+		http_send_error(r->req, 400, "invalid", "gpu_mode", "gpu_mode 'kernel' needs interface 'jupyter'");
+		return;
 	}
+	json_object_set_new(spec, "gpu_mode", json_string(gpu_mode ? gpu_mode : "session"));
 	if (!launch)
 		json_object_set_new(spec, "launch", json_pack("{s:{s:o,s:s}}", "local", "command",
 		                                              json_loads(hub_env_default_command(), 0, NULL), "ready", ""));

@@ -293,6 +293,35 @@ out:
 
 /* ---- ls, show ------------------------------------------------------- */
 
+/* GPUs that follow the kernel: appends what the session holds now, e.g.
+ * "1 per kernel, none held (no kernel runs)". */
+static void kernel_gpus(const json_t *s, char *out, size_t outlen)
+{
+	const json_t *k = json_object_get(s, "kernels_with_gpus");
+	size_t len = strlen(out);
+	char buf[32];
+	const char *st;
+	int live;
+
+	if (!json_is_string(json_object_get(s, "gpu_mode")) ||
+	    strcmp(json_string_value(json_object_get(s, "gpu_mode")), "kernel") != 0 || cli_jint(s, "gpu_milli", 0) <= 0)
+		return;
+	st = cli_jstr(s, "state", "", buf, sizeof(buf));
+	live = strcmp(st, "running") == 0 || strcmp(st, "idle-warned") == 0;
+	if (!live || !json_is_object(k))
+		snprintf(out + len, outlen - len, " per kernel");
+	else if (json_is_true(json_object_get(k, "waiting")) && cli_jint(k, "position", 0) > 0)
+		snprintf(out + len, outlen - len, " per kernel, a kernel waits: #%lld in queue",
+		         (long long)cli_jint(k, "position", 0));
+	else if (json_is_true(json_object_get(k, "waiting")))
+		snprintf(out + len, outlen - len, " per kernel, a kernel waits for them");
+	else if (cli_jint(k, "kernels", 0) > 0)
+		snprintf(out + len, outlen - len, " per kernel, held by %lld kernel%s", (long long)cli_jint(k, "kernels", 0),
+		         cli_jint(k, "kernels", 0) == 1 ? "" : "s");
+	else
+		snprintf(out + len, outlen - len, " per kernel, none held (no kernel runs)");
+}
+
 static void gpus_cell(const json_t *s, char *out, size_t outlen)
 {
 	char n[32], mbuf[GH_MODEL_MAX];
@@ -307,6 +336,7 @@ static void gpus_cell(const json_t *s, char *out, size_t outlen)
 		snprintf(out, outlen, "%s (%s)", n, model);
 	else
 		snprintf(out, outlen, "%s", n);
+	kernel_gpus(s, out, outlen);
 }
 
 static void state_cell(const json_t *s, char *out, size_t outlen)

@@ -234,6 +234,9 @@ int hub_kgpu_claim(hub_t *hub, int64_t id, int pid, const char *token, hub_kgpu_
                    size_t whylen);
 /* The launcher is done: the GPUs go back when no kernel holds them. */
 int hub_kgpu_release(hub_t *hub, int64_t id, int pid, const char *token);
+/* 1 when hs's environment gives GPUs to its kernels (gpu_mode "kernel"):
+ * the session holds none while no kernel runs. Read once, then cached. */
+int hub_session_kernel_mode(hub_t *hub, const hub_session_t *hs);
 
 /* --- GPUs --- */
 int hub_gpu_count(const hub_t *hub);

@@ -59,17 +59,22 @@
 #define PYTHON "/usr/bin/python3"
 #define PROBE_CMD "[\"" PYTHON "\",\"-c\",\"" PROBE_PY "\"]"
 
+/* The Jupyter entries give GPUs to kernels, not to the notebook server
+ * (gpu_mode "kernel", hub_kgpu.c): editing a notebook holds no GPU, running
+ * a cell does. VS Code has no kernels to follow: its GPUs are the session's
+ * from start to stop. */
 static const struct {
-	const char *name, *display, *interface, *labels, *command, *ready, *requires;
+	const char *name, *display, *interface, *labels, *command, *ready, *requires, *gpu_mode;
 } seed_envs[] = {
 	{"jupyter-python", "Jupyter + Python 3", "jupyter", "{\"python\":\"3.11\"}", JUPYTER_CMD, "api/status",
-	 "[\"jupyter_server\"]"},
+	 "[\"jupyter_server\"]", "kernel"},
 	{"jupyter-pytorch", "Jupyter + PyTorch", "jupyter", "{\"python\":\"3.11\",\"pytorch\":\"1.13\"}",
-	 JUPYTER_CMD, "api/status", "[\"jupyter_server\",\"torch\"]"},
+	 JUPYTER_CMD, "api/status", "[\"jupyter_server\",\"torch\"]", "kernel"},
 	/* for machines that have TensorFlow (Debian 12 does not package it) */
 	{"jupyter-tensorflow", "Jupyter + TensorFlow", "jupyter", "{\"python\":\"3.11\",\"tensorflow\":\"2\"}",
-	 JUPYTER_CMD, "api/status", "[\"jupyter_server\",\"tensorflow\"]"},
-	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}", VSCODE_CMD, "healthz", "[]"},
+	 JUPYTER_CMD, "api/status", "[\"jupyter_server\",\"tensorflow\"]", "kernel"},
+	{"vscode", "VS Code (code-server)", "vscode", "{\"code-server\":\"4.100.3\"}", VSCODE_CMD, "healthz", "[]",
+	 "session"},
 };
 
 const char *hub_env_default_command(void) { return PLACEHOLDER_CMD; }
@@ -141,9 +146,9 @@ int hub_env_seed(hub_t *hub)
 		         "\"launch\":{\"local\":{\"command\":%s,\"ready\":\"%s\"}},"
 		         "\"default_gpus\":1,\"max_gpus\":4,\"default_cpu_milli\":2000,\"max_cpu_milli\":8000,"
 		         "\"default_memory_mib\":8192,\"max_memory_mib\":65536,"
-		         "\"python\":\"" PYTHON "\",\"requires\":%s,\"probe\":" PROBE_CMD "}",
+		         "\"python\":\"" PYTHON "\",\"requires\":%s,\"probe\":" PROBE_CMD ",\"gpu_mode\":\"%s\"}",
 		         seed_envs[i].name, seed_envs[i].display, seed_envs[i].interface, seed_envs[i].labels,
-		         seed_envs[i].command, seed_envs[i].ready, seed_envs[i].requires);
+		         seed_envs[i].command, seed_envs[i].ready, seed_envs[i].requires, seed_envs[i].gpu_mode);
 		if ((rc = hub_env_create(hub, seed_envs[i].name, spec, 0, &out, why, sizeof(why)))) {
 			GH_ERROR("cannot seed environment %s: %s", seed_envs[i].name, why);
 			return rc;

@@ -7,7 +7,8 @@
  *   who                   | what                                      | state of the session
  *   ----------------------+-------------------------------------------+---------------------
  *   launch                | queued and started with no GPU            | queued → running
- *   kernel starts         | the "gpuhub-gpu" kernelspec runs           | running
+ *   kernel starts         | the "python3" kernelspec (in the user's   | running
+ *                         | data dir, so every Python kernel) runs    |
  *                         | kernel_launcher.py, which POSTs           |
  *                         | /sessions/{id}/kernel-gpus {"pid"}        |
  *   hub                   | the claim joins the scheduler's queue;    | running (GPUs: none)
@@ -52,6 +53,11 @@ int hub_kgpu_mode(hub_t *hub, hub_session_t *hs)
 	return hs->kmode;
 }
 
+int hub_session_kernel_mode(hub_t *hub, const hub_session_t *hs)
+{
+	return hub_kgpu_mode(hub, (hub_session_t *)hs) == 2; /* only fills the cache */
+}
+
 int hub_kgpu_request(hub_t *hub, hub_session_t *hs)
 {
 	if (hs->s.state == GH_SESS_QUEUED)
@@ -79,29 +85,52 @@ static int put_file(const char *dir, const char *name, const char *text, size_t 
 	return rename(tmp, path) == 0 ? 0 : GH_EIO;
 }
 
-/* mkdir -p of the kernelspec directory below home. */
-static int spec_dir(const char *home, char *out, size_t outlen)
+/* The kernelspec takes the name of Jupyter's own Python kernel: a kernel
+ * in the user's data dir wins over the system one, so a new notebook, a
+ * notebook saved elsewhere with "python3" in its metadata and a notebook
+ * reopened after a resume all start a kernel that follows the GPUs, with
+ * nothing to pick. The home is shared by all the user's sessions: in one
+ * whose environment gives GPUs to the session the launcher finds no
+ * GPUHUB_HUB_URL and simply runs ipykernel. */
+#define KSPEC_NAME "python3"
+#define KSPEC_OLD "gpuhub-gpu" /* the name an earlier release used */
+
+/* mkdir -p of home/.local/share/jupyter/kernels/<name>. */
+static int spec_dir(const char *home, const char *name, char *out, size_t outlen)
 {
 	static const char *const parts[] = {"/.local", "/.local/share", "/.local/share/jupyter",
-	                                    "/.local/share/jupyter/kernels", "/.local/share/jupyter/kernels/gpuhub-gpu",
-	                                    NULL};
+	                                    "/.local/share/jupyter/kernels", NULL};
 	for (int i = 0; parts[i]; i++) {
 		snprintf(out, outlen, "%s%s", home, parts[i]);
 		if (mkdir(out, 0755) != 0 && errno != EEXIST)
 			return GH_EIO;
 	}
-	return 0;
+	snprintf(out, outlen, "%s/.local/share/jupyter/kernels/%s", home, name);
+	return mkdir(out, 0755) != 0 && errno != EEXIST ? GH_EIO : 0;
+}
+
+/* Removes the kernelspec an earlier release wrote, so the notebook's kernel
+ * menu does not offer the same kernel twice. */
+static void drop_old_spec(const char *home)
+{
+	char path[CONFIG_STR + 200];
+	static const char *const files[] = {"kernel.json", "launcher.py", NULL};
+	for (int i = 0; files[i]; i++) {
+		snprintf(path, sizeof(path), "%s/.local/share/jupyter/kernels/" KSPEC_OLD "/%s", home, files[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/.local/share/jupyter/kernels/" KSPEC_OLD, home);
+	rmdir(path);
 }
 
 int hub_kgpu_env(hub_t *hub, hub_session_t *hs, char (*env)[CONFIG_STR + 128], int k, size_t envsz)
 {
 	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
-	char host[CONFIG_STR], home[CONFIG_STR + 80], dir[CONFIG_STR + 200];
-	static const char kernel_json[] =
-		"{\"argv\": [\"python3\", \"{resource_dir}/launcher.py\", \"-f\", \"{connection_file}\"],\n"
-		" \"display_name\": \"Python 3 (GPUs while it runs)\", \"language\": \"python\",\n"
-		" \"metadata\": {\"gpuhub\": \"GPUs are allocated when the kernel starts and freed when it ends\"}}\n";
-	int port;
+	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
+	const hub_env_info_t *info = e ? hub_env_spec(hub, e) : NULL;
+	char host[CONFIG_STR], home[CONFIG_STR + 80], dir[CONFIG_STR + 200], kernel_json[512];
+	json_t *py;
+	int port, n;
 
 	if (hub_kgpu_mode(hub, hs) != 2 || !u || k >= RT_MAX_ENV - 1)
 		return k;
@@ -113,11 +142,27 @@ int hub_kgpu_env(hub_t *hub, hub_session_t *hs, char (*env)[CONFIG_STR + 128], i
 		gh_strlcpy(host, "::1", sizeof(host));
 	snprintf(env[k++], envsz, "GPUHUB_HUB_URL=http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
 	         strchr(host, ':') ? "]" : "", port);
+	/* the kernel runs on the environment's own interpreter */
+	py = json_string(info && info->python[0] ? info->python : "python3");
+	{
+		char *pyq = json_dumps(py, JSON_ENCODE_ANY);
+		n = snprintf(kernel_json, sizeof(kernel_json),
+		             "{\"argv\": [%s, \"{resource_dir}/launcher.py\", \"-f\", \"{connection_file}\"],\n"
+		             " \"display_name\": \"Python 3 (GPUs while it runs)\", \"language\": \"python\",\n"
+		             " \"metadata\": {\"gpuhub\": \"GPUs are allocated when the kernel starts and freed when it "
+		             "ends\"}}\n",
+		             pyq ? pyq : "\"python3\"");
+		free(pyq);
+	}
+	json_decref(py);
 	snprintf(home, sizeof(home), "%s/homes/%s", hub->cfg.data_dir, u->name);
-	if (spec_dir(home, dir, sizeof(dir)) != 0 || put_file(dir, "kernel.json", kernel_json, strlen(kernel_json)) ||
+	drop_old_spec(home);
+	if (n < 0 || (size_t)n >= sizeof(kernel_json) || spec_dir(home, KSPEC_NAME, dir, sizeof(dir)) != 0 ||
+	    put_file(dir, "kernel.json", kernel_json, (size_t)n) ||
 	    put_file(dir, "launcher.py", gh_kernel_launcher_start,
 	             (size_t)(gh_kernel_launcher_end - gh_kernel_launcher_start)))
-		GH_WARN("session %lld: the gpuhub-gpu kernelspec could not be written in %s", (long long)hs->s.id, home);
+		GH_WARN("session %lld: the " KSPEC_NAME " kernelspec that follows the GPUs could not be written in %s",
+		        (long long)hs->s.id, home);
 	return k;
 }
 

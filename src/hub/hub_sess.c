@@ -390,7 +390,11 @@ int hub_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *millis
 
 	if (n > 0 && !(allocs = calloc((size_t)n, sizeof(*allocs))))
 		return GH_ENOMEM;
-	off += (size_t)snprintf(msg, sizeof(msg), n ? "GPUs allocated:" : "no GPU asked; starting");
+	off += (size_t)snprintf(msg, sizeof(msg), "%s",
+	                        n ? "GPUs allocated:"
+	                        : hs->s.gpu_milli > 0 && hub_kgpu_mode(hub, hs) == 2
+	                            ? "starting with no GPU: its kernels get the GPUs while they run"
+	                            : "no GPU asked; starting");
 	if ((rc = hub_txn_begin(hub))) {
 		free(allocs);
 		return rc;

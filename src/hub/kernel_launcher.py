@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """
-gpuhub kernel launcher: the argv of the "gpuhub-gpu" kernelspec that the hub
-writes into the home of a session whose environment has gpu_mode "kernel".
+gpuhub kernel launcher: the argv of the "python3" kernelspec that the hub
+writes into the home of a session whose environment has gpu_mode "kernel"
+(the user's own kernelspec wins over the system's, so every Python kernel
+of that server comes here).
 
 The notebook server runs without a GPU. When a kernel of this spec starts,
 this launcher asks the hub for the session's GPUs (POST
@@ -10,6 +12,9 @@ in the queue if none are free (printing its place), runs ipykernel with
 CUDA_VISIBLE_DEVICES set to what it got, and gives the GPUs back when the
 kernel ends. If it is killed outright, the hub notices the process is gone
 at its next look and frees the GPUs itself.
+
+The home is shared by all of the user's sessions: in a session whose GPUs
+are the session's own (no GPUHUB_HUB_URL), this is a plain ipykernel.
 """
 import json
 import os
@@ -19,9 +24,9 @@ import sys
 import time
 import urllib.request
 
-HUB = os.environ["GPUHUB_HUB_URL"]
-SID = os.environ["GPUHUB_SESSION_ID"]
-AUTH = "token " + os.environ["GPUHUB_WORKSPACE_TOKEN"]
+HUB = os.environ.get("GPUHUB_HUB_URL")
+SID = os.environ.get("GPUHUB_SESSION_ID")
+AUTH = "token " + os.environ.get("GPUHUB_WORKSPACE_TOKEN", "")
 ME = os.getpid()
 
 
@@ -36,6 +41,10 @@ def call(method, suffix="", body=None):
 
 
 def main():
+    if not HUB or not SID:
+        # not a session whose GPUs follow the kernel: the GPUs, if any, are
+        # already in this process's environment
+        os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher"] + sys.argv[1:])
     told = None
     while True:
         doc = call("POST", body={"pid": ME})

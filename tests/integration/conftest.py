@@ -239,6 +239,7 @@ class Daemon:
                                          "default_gpus", "max_gpus", "default_cpu_milli",
                                          "max_cpu_milli", "default_memory_mib", "max_memory_mib")}
             body["launch"] = {"local": {"command": ["sleep", "infinity"], "ready": ""}}
+            body["gpu_mode"] = "session"      # no kernels to follow: the GPUs are the session's
             r = requests.post(self.api_url("/environments"), headers=h, json=body, timeout=10)
             assert r.status_code == 201, r.text
 

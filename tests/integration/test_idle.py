@@ -90,7 +90,8 @@ def test_idle_notebook_is_suspended_then_woken_by_the_browser_with_its_notebook(
                       json={"path": "thesis.ipynb", "type": "notebook", "name": "thesis.ipynb",
                             "kernel": {"name": "python3"}})
     assert r.status_code == 201, r.text
-    assert gpus_in_use(admin) == 1000
+    # its GPU follows the kernel (jupyter-pytorch's gpu_mode): held from now
+    wait_for(lambda: gpus_in_use(admin) == 1000, 30, 0.1, "the kernel's GPU")
 
     # nobody touches it: warned first, then suspended with the GPU back
     wait_state(ann.api, sid, ["idle-warned"], timeout=60)
@@ -129,7 +130,7 @@ def test_idle_notebook_is_suspended_then_woken_by_the_browser_with_its_notebook(
     r = requests.get(base + "api/sessions", headers=auth, timeout=10)
     assert r.status_code == 200, r.text
     assert [x["path"] for x in r.json()] == ["thesis.ipynb"]
-    assert gpus_in_use(admin) == 1000
+    wait_for(lambda: gpus_in_use(admin) == 1000, 30, 0.1, "the reopened kernel's GPU")
     assert ann.api.post(f"/sessions/{sid}/stop").status_code == 200
     wait_state(ann.api, sid, ["stopped"], timeout=60)
 

@@ -85,10 +85,11 @@ def test_user_journey(daemon, admin, anon):
     assert all(g["allocated_milli"] == 0 and g["healthy"] for g in before), before
     assert all(g["model"] == "A100-80GB" and g["capacity_milli"] == 1000 for g in before)
 
-    # she launches a session on one GPU
-    s = launch(alice, "train", env="jupyter-pytorch", gpus=1)
+    # she launches a session on one GPU (one whose GPUs are the session's:
+    # jupyter-pytorch's follow its kernels, test_kernel_gpus.py)
+    s = launch(alice, "train", env="jupyter-python", gpus=1)
     sid = s["id"]
-    assert s["name"] == "train" and s["user"] == "alice" and s["env"] == "jupyter-pytorch"
+    assert s["name"] == "train" and s["user"] == "alice" and s["env"] == "jupyter-python"
     assert s["gpu_milli"] == 1000 and s["gpus"] == 1, s
     assert s["state"] in ("queued", "starting", "running"), s
     s = wait_state(alice, sid, "running")

@@ -1,8 +1,10 @@
 """
 A real Jupyter workspace through the hub: launch Jupyter + PyTorch on one
-simulated GPU, start a kernel and run code over its WebSocket through the
-proxy; `import torch` works, CUDA_VISIBLE_DEVICES matches the allocation,
-and a file written in the home is there after the stop, in the next session.
+simulated GPU — the server itself holds none, its GPUs follow the kernel —
+start a kernel and run code over its WebSocket through the proxy; the kernel
+gets the GPU, `import torch` works, CUDA_VISIBLE_DEVICES matches the kernel's
+allocation, and a file written in the home is there after the stop, in the
+next session.
 """
 
 import json
@@ -14,16 +16,46 @@ import pytest
 import requests
 import websocket
 
-from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_state
+from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_for, wait_state
 
 pytestmark = pytest.mark.skipif(shutil.which("jupyter-server") is None,
                                 reason="Jupyter is not installed (scripts/install-deps installs it)")
+
+
+def _request(ws, user, msg_type, content):
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "username": user.name, "session": uuid.uuid4().hex,
+                   "msg_type": msg_type, "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "content": content}))
+    return msg_id
+
+
+def wait_iopub(ws, user, timeout=60):
+    """A kernel that has just started may not yet publish what it prints to
+    this connection: ask for kernel_info until its status arrives on iopub."""
+    end = time.time() + timeout
+    ws.settimeout(1)
+    try:
+        while time.time() < end:
+            msg_id = _request(ws, user, "kernel_info_request", {})
+            try:
+                while True:
+                    m = json.loads(ws.recv())
+                    if m.get("channel") == "iopub" and m.get("parent_header", {}).get("msg_id") == msg_id:
+                        return
+            except websocket.WebSocketTimeoutException:
+                continue
+    finally:
+        ws.settimeout(timeout)
+    raise AssertionError("the kernel did not answer on iopub")
 
 
 def run_code(daemon, user, base, kernel_id, code, timeout=60):
     ws = websocket.create_connection(
         f"ws://127.0.0.1:{daemon.port}{base}api/kernels/{kernel_id}/channels",
         header=[f"Authorization: Bearer {user.token}"], origin=daemon.url, timeout=timeout)
+    wait_iopub(ws, user, timeout)
     msg_id = uuid.uuid4().hex
     ws.send(json.dumps({
         "header": {"msg_id": msg_id, "username": user.name, "session": uuid.uuid4().hex,
@@ -56,17 +88,20 @@ def test_pytorch_kernel_through_the_proxy_and_files_persist(daemon):
     admin = Api(daemon, ADMIN_TOKEN)
     ann = create_user(admin, daemon, "ann")
     s = launch(ann.api, "thesis", env="jupyter-pytorch", gpus=1)
-    gpu = s["allocations"][0]["gpu"]
-    wait_state(ann.api, s["id"], ["running"], timeout=90)
+    s = wait_state(ann.api, s["id"], ["running"], timeout=90)
+    assert s["gpu_mode"] == "kernel" and s["allocations"] == []     # editing holds no GPU
     base = "/user/ann/thesis/"
     auth = {"Authorization": f"Bearer {ann.token}"}
 
     r = requests.get(f"{daemon.url}{base}api/status", headers=auth, timeout=10)
     assert r.status_code == 200 and "started" in r.json()
-    r = requests.post(f"{daemon.url}{base}api/kernels", headers=auth, json={"name": "python3"},
-                      timeout=30)
+    # the kernel a client gets without naming one (what a new notebook gets)
+    r = requests.post(f"{daemon.url}{base}api/kernels", headers=auth, json={}, timeout=30)
     assert r.status_code == 201, r.text
     kid = r.json()["id"]
+    s = wait_for(lambda: (lambda x: x if x["allocations"] else None)(ann.api.get(f"/sessions/{s['id']}").json()),
+                 60, 0.1, "the kernel's GPU")
+    gpu = s["allocations"][0]["gpu"]
     status, out = run_code(daemon, ann, base, kid,
                            "import os, torch\n"
                            "print('torch', torch.__version__)\n"
