@@ -207,6 +207,20 @@ int api_param_id(api_req_t *r, int i, int64_t *out)
 	return 0;
 }
 
+const hub_session_t *api_session_param(api_req_t *r, int admins_too)
+{
+	int64_t id;
+	const hub_session_t *hs;
+	if (api_param_id(r, 0, &id))
+		return NULL;
+	hs = hub_session_get(r->hub, id);
+	if (!hs || (hs->s.user_id != r->user->id && !(admins_too && r->user->role == GH_ROLE_ADMIN))) {
+		http_send_error(r->req, 404, "not_found", NULL, "no session %lld", (long long)id);
+		return NULL;
+	}
+	return hs;
+}
+
 /* --- routing --- */
 
 /* Matches path against pattern; fills params (copied into the pool). */
