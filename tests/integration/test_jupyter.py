@@ -5,46 +5,11 @@ proxy; `import torch` works, CUDA_VISIBLE_DEVICES matches the allocation,
 and a file written in the home is there after the stop, in the next session.
 """
 
-import json
-import shutil
-import time
-import uuid
-
-import pytest
 import requests
-import websocket
 
-from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_state
+from conftest import ADMIN_TOKEN, Api, create_user, launch, needs_jupyter, run_code, wait_state
 
-pytestmark = pytest.mark.skipif(shutil.which("jupyter-server") is None,
-                                reason="Jupyter is not installed (scripts/install-deps installs it)")
-
-
-def run_code(daemon, user, base, kernel_id, code, timeout=60):
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{daemon.port}{base}api/kernels/{kernel_id}/channels",
-        header=[f"Authorization: Bearer {user.token}"], origin=daemon.url, timeout=timeout)
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "username": user.name, "session": uuid.uuid4().hex,
-                   "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False}}))
-    out, status, end = [], None, time.time() + timeout
-    while time.time() < end and status is None:
-        m = json.loads(ws.recv())
-        if m.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        t = m["header"]["msg_type"]
-        if t == "stream":
-            out.append(m["content"]["text"])
-        elif t == "error":
-            out.append("\n".join(m["content"]["traceback"]))
-        elif t == "execute_reply":
-            status = m["content"]["status"]
-    ws.close()
-    return status, "".join(out)
+pytestmark = needs_jupyter
 
 
 def test_pytorch_kernel_through_the_proxy_and_files_persist(daemon):

@@ -6,17 +6,13 @@ GPUs follow the kernel (docs/idle.md): in an environment with gpu_mode
 CUDA_VISIBLE_DEVICES, and gives them back when it is shut down.
 """
 
-import shutil
 
-import pytest
 import requests
 
-from conftest import ADMIN_TOKEN, Api, assert_error, create_user, launch, wait_for, wait_state
-from test_idle import event_types, gpus_in_use
-from test_jupyter import run_code
+from conftest import (ADMIN_TOKEN, Api, assert_error, create_user, event_types, gpus_in_use, launch, needs_jupyter,
+                      run_code, wait_for, wait_state)
 
-pytestmark = pytest.mark.skipif(shutil.which("jupyter-server") is None,
-                                reason="Jupyter is not installed (scripts/install-deps installs it)")
+pytestmark = needs_jupyter
 
 
 def test_kernel_gets_the_gpu_while_it_runs_and_waits_in_the_queue(daemon_factory):
