@@ -214,6 +214,45 @@ static int build_env(const rt_spec_t *spec, const rt_user_t *u, rt_strv_t *e)
 }
 
 /*
+ * What a workspace and a command beside it both need before their child
+ * starts: the account to run as, with dirs the work and home directories
+ * (created, owned by the account), the environment and the command line
+ * (through bwrap with the sandbox). A sentence in errmsg on failure ("cannot
+ * prepare the <what>: ..."); av and ev are the caller's to free either way.
+ */
+static int prepare_command(const rt_spec_t *spec, int dirs, const char *what, rt_user_t *u, rt_strv_t *av,
+                           rt_strv_t *ev, char *errmsg, size_t errlen)
+{
+	int err, i;
+
+	if (spec->sandbox && !rt_sb_bwrap()) {
+		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
+		return GH_EUNSUPPORTED;
+	}
+	if ((err = rt_sb_user(spec, u, errmsg, errlen)) != 0)
+		return err;
+	if (dirs) {
+		if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
+			snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
+			return GH_EIO;
+		}
+		if ((err = rt_sb_prepare_dir(spec->workdir, 0700, u, errmsg, errlen)) != 0)
+			return err;
+		if (spec->home_dir && (u->set || spec->sandbox) &&
+		    (err = rt_sb_prepare_dir(spec->home_dir, 0700, u, errmsg, errlen)) != 0)
+			return err;
+	}
+	err = build_env(spec, u, ev);
+	if (err == 0 && spec->sandbox)
+		err = rt_sb_argv(spec, u, av);
+	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
+		err = rt_strv_add(av, spec->argv[i]);
+	if (err != 0)
+		snprintf(errmsg, errlen, "cannot prepare the %s: %s", what, gh_strerror(err));
+	return err;
+}
+
+/*
  * What a child needs between fork/vfork and exec. Both the workspace
  * (spawn(), vfork) and a command beside it (local_exec(), fork) start
  * through child_exec().
@@ -402,7 +441,7 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 	pid_t pid = 0;
 	char state;
 	unsigned long long st;
-	int logfd = -1, err, i;
+	int logfd = -1, err;
 	int want_cg = spec->sandbox || spec->memory_mib > 0 || spec->cpu_milli > 0 || spec->max_pids > 0;
 
 	kids_reap(l, 0);
@@ -410,30 +449,8 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 		snprintf(errmsg, errlen, "incomplete workspace spec");
 		return GH_EINVAL;
 	}
-	if (spec->sandbox && !rt_sb_bwrap()) {
-		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
-		return GH_EUNSUPPORTED;
-	}
-	if ((err = rt_sb_user(spec, &u, errmsg, errlen)) != 0)
-		return err;
-	if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
-		snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
-		return GH_EIO;
-	}
-	if ((err = rt_sb_prepare_dir(spec->workdir, 0700, &u, errmsg, errlen)) != 0)
-		return err;
-	if (spec->home_dir && (u.set || spec->sandbox) &&
-	    (err = rt_sb_prepare_dir(spec->home_dir, 0700, &u, errmsg, errlen)) != 0)
-		return err;
-	err = build_env(spec, &u, &ev);
-	if (err == 0 && spec->sandbox)
-		err = rt_sb_argv(spec, &u, &av);
-	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
-		err = rt_strv_add(&av, spec->argv[i]);
-	if (err != 0) {
-		snprintf(errmsg, errlen, "cannot prepare the workspace command: %s", gh_strerror(err));
+	if ((err = prepare_command(spec, 1, "workspace command", &u, &av, &ev, errmsg, errlen)) != 0)
 		goto out;
-	}
 	logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0) {
 		snprintf(errmsg, errlen, "cannot open log %s: %s", spec->log_path, strerror(errno));
@@ -591,7 +608,7 @@ static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *
 	sigset_t all, old;
 	char rel[128];
 	unsigned long long want;
-	int pid = 0, err, i, mine = -1, theirs = -1, sv[2];
+	int pid = 0, err, mine = -1, theirs = -1, sv[2];
 	pid_t child;
 
 	if (!spec->argv || !spec->argv[0] || !spec->workdir) {
@@ -603,33 +620,9 @@ static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *
 		snprintf(errmsg, errlen, "the workspace is not running");
 		return GH_ESTATE;
 	}
-	if (spec->sandbox && !rt_sb_bwrap()) {
-		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
-		return GH_EUNSUPPORTED;
-	}
-	if ((err = rt_sb_user(spec, &u, errmsg, errlen)) != 0)
-		return err;
-	if (!ref) {
-		/* on its own: its directories may not exist yet */
-		if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
-			snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
-			return GH_EIO;
-		}
-		if ((err = rt_sb_prepare_dir(spec->workdir, 0700, &u, errmsg, errlen)) != 0)
-			return err;
-		if (spec->home_dir && (u.set || spec->sandbox) &&
-		    (err = rt_sb_prepare_dir(spec->home_dir, 0700, &u, errmsg, errlen)) != 0)
-			return err;
-	}
-	err = build_env(spec, &u, &ev);
-	if (err == 0 && spec->sandbox)
-		err = rt_sb_argv(spec, &u, &av);
-	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
-		err = rt_strv_add(&av, spec->argv[i]);
-	if (err != 0) {
-		snprintf(errmsg, errlen, "cannot prepare the command: %s", gh_strerror(err));
+	/* on its own (no ref), its directories may not exist yet */
+	if ((err = prepare_command(spec, !ref, "command", &u, &av, &ev, errmsg, errlen)) != 0)
 		goto out;
-	}
 	if (spec->tty) {
 		struct winsize ws = {.ws_row = 24, .ws_col = 80};
 		if (openpty(&mine, &theirs, NULL, NULL, &ws) != 0) {
