@@ -19,7 +19,7 @@ Fixtures
                   removed at teardown (mark such tests @needs_sandbox)
 
 Helpers (import from conftest): Api, Daemon, User, wait_for, wait_state,
-raw_request, assert_error, free_port, ADMIN_TOKEN, needs_sandbox; for
+raw_request, assert_error, free_port, cli_env, ADMIN_TOKEN, needs_sandbox; for
 Jupyter workspaces needs_jupyter, kernel_execute, run_code; event_types,
 gpus_in_use.
 """
@@ -468,6 +468,20 @@ def launch(api, name, env="jupyter-python", gpus=1, **extra):
     r = api.post("/sessions", json=body)
     assert r.status_code == 201, f"launch {name}: {r.status_code} {r.text}"
     return r.json()
+
+
+def cli_env(home, daemon=None, token=None, **extra):
+    """An environment to run the CLI in: this one without its GPUHUB_*
+    variables, HOME=home, GPUHUB_URL/GPUHUB_TOKEN when daemon/token are
+    given, then extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
+    env["HOME"] = str(home)
+    if daemon is not None:
+        env["GPUHUB_URL"] = daemon.url
+    if token is not None:
+        env["GPUHUB_TOKEN"] = token
+    env.update(extra)
+    return env
 
 
 def event_types(api, sid):

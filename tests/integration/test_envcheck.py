@@ -7,10 +7,9 @@ launch refused with 409); `gpuhub env check` / POST
 bound the way a session's would be and reports versions and visible GPUs.
 """
 
-import os
 import subprocess
 
-from conftest import assert_error, create_user, launch, needs_sandbox
+from conftest import assert_error, cli_env, create_user, launch, needs_sandbox
 
 
 def tensorflow_installed():
@@ -102,8 +101,7 @@ def test_env_check_reports_versions_and_gpus(daemon, admin, gpuhub_bin, tmp_path
     assert r.status_code == 200 and r.json()["report"]["cuda_visible_devices"] == "", r.text
 
     # the CLI
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-    env.update(HOME=str(tmp_path), GPUHUB_URL=daemon.url, GPUHUB_TOKEN=ann.token)
+    env = cli_env(tmp_path, daemon, ann.token)
     p = subprocess.run([gpuhub_bin, "env", "check", "jupyter-pytorch", "--gpus", "0"], capture_output=True,
                        env=env, timeout=120)
     assert p.returncode == 0, p

@@ -17,7 +17,7 @@ import time
 import pytest
 import websocket
 
-from conftest import ADMIN_TOKEN, assert_error, create_user, launch, needs_sandbox, wait_state, wait_for
+from conftest import ADMIN_TOKEN, assert_error, cli_env, create_user, launch, needs_sandbox, wait_state, wait_for
 
 
 def connect(daemon, sid, token, tty=1, headers=()):
@@ -156,17 +156,11 @@ def test_shell_in_the_sandbox_runs_as_the_sessions_account(sandbox_hub):
     wait_state(ann.api, s["id"], ["stopped"])
 
 
-def cli_env(daemon, token, home):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-    env.update(HOME=str(home), GPUHUB_URL=daemon.url, GPUHUB_TOKEN=token)
-    return env
-
-
 def test_cli_shell_script_and_terminal(daemon, admin, gpuhub_bin, tmp_path):
     ann = create_user(admin, daemon, "ann")
     s = launch(ann.api, "nb", env="jupyter-python", gpus=0.5)
     wait_state(ann.api, s["id"], ["running"])
-    env = cli_env(daemon, ann.token, tmp_path)
+    env = cli_env(tmp_path, daemon, ann.token)
 
     # piped: a script, no prompt, the remote status is the exit code
     p = subprocess.run([gpuhub_bin, "shell", "nb"], input=b"echo hi from $GPUHUB_SESSION_NAME\n"
