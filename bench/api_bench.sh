@@ -19,6 +19,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/lib.sh
 BIN=${GPUHUB_BIN:-$ROOT/build/gpuhub}
 PY=/usr/bin/python3
 HELPER=$ROOT/bench/api_client.py
@@ -38,28 +39,9 @@ PID=""
 
 LEFT=""   # processes the daemon started, killed by pid once it has exited
 
-descendants() { # pid -> every live descendant pid
-	local c
-	for c in $(pgrep -P "$1" || true); do
-		echo "$c"
-		descendants "$c"
-	done
-}
-
-stop_daemon() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		LEFT="$LEFT $(descendants "$PID" | tr '\n' ' ')"
-		kill -TERM "$PID"
-		for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$PID" 2>/dev/null && kill -KILL "$PID"
-		wait "$PID" 2>/dev/null || true
-	fi
-	PID=""
-}
-
 cleanup() {
-	stop_daemon
-	for p in $LEFT; do kill -KILL "$p" 2>/dev/null || true; done
+	bench_stop_daemon
+	bench_kill_left
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -102,7 +84,6 @@ wrk_rps() { # path -> requests/s
 	echo "$out" | awk '/^Requests\/sec:/ {printf "%d\n", $2}'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f\n", k / 1024 }'; }
 verdict() { [ "$1" = 1 ] && echo "met" || echo "NOT met"; }
 
@@ -118,12 +99,12 @@ TOTAL=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/api/v1/sessions?limit=1"
 [ "$TOTAL" -ge "$LIST_SESSIONS" ] || { echo "api_bench: only $TOTAL sessions stored" >&2; exit 1; }
 RPS_HEALTH=$(wrk_rps /api/v1/health)
 RPS_LIST=$(wrk_rps /api/v1/sessions)
-RPS_RATIO=$(ratio "$RPS_LIST" "$RPS_HEALTH")
+RPS_RATIO=$(bench_ratio "$RPS_LIST" "$RPS_HEALTH")
 
 # 2. RSS with 10,000 stored sessions
 $PY "$HELPER" seed "$URL" "$TOKEN" $((RSS_SESSIONS - LIST_SESSIONS)) rss
 RSS_SEEDED=$(rss_kb)
-stop_daemon
+bench_stop_daemon
 start_daemon
 for _ in $(seq 50); do curl -s -o /dev/null -H "Authorization: Bearer $TOKEN" "$URL/api/v1/sessions"; done
 RSS_LOADED=$(rss_kb)
@@ -134,7 +115,7 @@ LAT=$($PY "$HELPER" latency "$URL" "$TOKEN" "$CREATES")
 j() { echo "$LAT" | $PY -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 C50=$(j create_p50_ms); C99=$(j create_p99_ms); CMAX=$(j create_max_ms)
 H50=$(j health_p50_ms); H99=$(j health_p99_ms)
-stop_daemon
+bench_stop_daemon
 
 OK1=$(awk -v r="$RPS_LIST" 'BEGIN { print (r >= 20000) }')
 OK2=$(awk -v k="$RSS_MAX" 'BEGIN { print (k <= 30 * 1024) }')
@@ -155,8 +136,8 @@ REPORT=$(cat <<EOF
 | measure | result | baseline (same run) | ratio | target |
 |---|---|---|---|---|
 | GET /api/v1/sessions, $LIST_SESSIONS stored, $CONNS conns | $RPS_LIST req/s | GET /health $RPS_HEALTH req/s | $RPS_RATIO | ≥ 20,000 req/s: $(verdict "$OK1") |
-| RSS, $RSS_SESSIONS sessions stored (after seeding / after restart) | $(mb "$RSS_SEEDED") / $(mb "$RSS_LOADED") MB | empty store $(mb "$RSS_EMPTY") MB | $(ratio "$RSS_MAX" "$RSS_EMPTY") | ≤ 30 MB: $(verdict "$OK2") |
-| create → GPUs allocated, $CREATES creates, p50 / p99 (max) | $C50 / $C99 ($CMAX) ms | GET /health p50 / p99 $H50 / $H99 ms | $(ratio "$C50" "$H50") / $(ratio "$C99" "$H99") | p99 ≤ 5 ms: $(verdict "$OK3") |
+| RSS, $RSS_SESSIONS sessions stored (after seeding / after restart) | $(mb "$RSS_SEEDED") / $(mb "$RSS_LOADED") MB | empty store $(mb "$RSS_EMPTY") MB | $(bench_ratio "$RSS_MAX" "$RSS_EMPTY") | ≤ 30 MB: $(verdict "$OK2") |
+| create → GPUs allocated, $CREATES creates, p50 / p99 (max) | $C50 / $C99 ($CMAX) ms | GET /health p50 / p99 $H50 / $H99 ms | $(bench_ratio "$C50" "$H50") / $(bench_ratio "$C99" "$H99") | p99 ≤ 5 ms: $(verdict "$OK3") |
 
 Latency is measured from a Python client over one keep-alive connection,
 each create followed (untimed) by its stop; the GET /health column is timed

@@ -19,6 +19,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+. bench/lib.sh
 BIN=${GPUHUB_BIN:-$ROOT/build/gpuhub}
 PY=/usr/bin/python3
 HELPER=$ROOT/bench/metrics_client.py
@@ -36,29 +37,10 @@ PID=""
 REPORTER=""
 LEFT=""   # processes the daemon started, killed by pid at the end
 
-descendants() { # pid -> every live descendant pid
-	local c
-	for c in $(pgrep -P "$1" || true); do
-		echo "$c"
-		descendants "$c"
-	done
-}
-
-stop_daemon() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		LEFT="$LEFT $(descendants "$PID" | tr '\n' ' ')"
-		kill -TERM "$PID"
-		for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$PID" 2>/dev/null && kill -KILL "$PID"
-		wait "$PID" 2>/dev/null || true
-	fi
-	PID=""
-}
-
 cleanup() {
 	[ -n "$REPORTER" ] && kill "$REPORTER" 2>/dev/null || true
-	stop_daemon
-	for p in $LEFT; do kill -KILL "$p" 2>/dev/null || true; done
+	bench_stop_daemon
+	bench_kill_left
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -90,8 +72,6 @@ start_daemon() { # config file
 	exit 1
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
-
 echo "== gpuhub metrics bench: $BIN, ${GPUS} GPUs, $SESSIONS sessions" >&2
 start_daemon "$(config 1000)"
 $PY "$HELPER" seed "$URL" "$TOKEN" "$SESSIONS"
@@ -117,11 +97,11 @@ BYTES=$(j bytes); SERIES=$(j series)
 # 2. polling cost: idle minute with polling every second, then every 60 s
 sleep 2
 CPU_ON=$($PY "$HELPER" cpu "$PID" "$IDLE")
-stop_daemon
+bench_stop_daemon
 start_daemon "$(config 60000)"
 sleep 3
 CPU_OFF=$($PY "$HELPER" cpu "$PID" "$IDLE")
-stop_daemon
+bench_stop_daemon
 
 OK1=$(awk -v r="$M99" 'BEGIN { print (r <= 10) }')
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -134,8 +114,8 @@ MACHINE="$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpui
 	echo
 	echo "| measure | result | baseline (same run) | ratio | target |"
 	echo "|---|---|---|---|---|"
-	echo "| GET /metrics, p50 / p99 over $ROUNDS scrapes ($SERIES samples, $BYTES bytes) | $M50 / $M99 ms | GET /api/v1/health $H50 / $H99 ms | $(ratio "$M50" "$H50") / $(ratio "$M99" "$H99") | p99 ≤ 10 ms: $([ "$OK1" = 1 ] && echo met || echo 'NOT met') |"
-	echo "| hub CPU over an idle ${IDLE} s, GPU polling every 1 s (64 GPUs, attribution) | ${CPU_ON} % of a core | polling every 60 s: ${CPU_OFF} % | $(ratio "$CPU_ON" "$CPU_OFF") | — |"
+	echo "| GET /metrics, p50 / p99 over $ROUNDS scrapes ($SERIES samples, $BYTES bytes) | $M50 / $M99 ms | GET /api/v1/health $H50 / $H99 ms | $(bench_ratio "$M50" "$H50") / $(bench_ratio "$M99" "$H99") | p99 ≤ 10 ms: $([ "$OK1" = 1 ] && echo met || echo 'NOT met') |"
+	echo "| hub CPU over an idle ${IDLE} s, GPU polling every 1 s (64 GPUs, attribution) | ${CPU_ON} % of a core | polling every 60 s: ${CPU_OFF} % | $(bench_ratio "$CPU_ON" "$CPU_OFF") | — |"
 	echo
 	echo "Scrape times are measured from a Python client over one keep-alive connection,"
 	echo "alternating with GET /health, so both carry the same client overhead. CPU is the"

@@ -8,6 +8,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+. bench/lib.sh
 out=${TMPDIR:-/tmp}/gpuhub-sched-bench.$$
 trap 'rm -f "$out" "$out.txt"' EXIT
 
@@ -18,18 +19,4 @@ ${CC:-cc} -O2 -std=gnu11 -Wall -Wextra -Werror -Wstrict-prototypes -Wshadow -Isr
 
 case " $* " in *" --quick "*) exit 0 ;; esac
 
-results=bench/RESULTS.md
-[ -f "$results" ] || printf '# Benchmark results\n\nEach section is appended by the benchmark'"'"'s script.\n' >"$results"
-{
-	printf '\n## sched: full pass and arrivals (bench/sched_bench.sh%s)\n\n' "${*:+ $*}"
-	printf -- '- date: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-	printf -- '- machine: %s CPUs, %s\n' "$(nproc)" \
-		"$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
-	printf -- '- commit: %s%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-		"$(git diff --quiet -- src/sched bench 2>/dev/null || echo ' (with uncommitted changes)')"
-	printf -- '- load average at the start: %s\n\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
-	printf '```\n'
-	cat "$out.txt"
-	printf '```\n'
-} >>"$results"
-echo "appended to $results"
+bench_append "sched: full pass and arrivals (bench/sched_bench.sh${*:+ $*})" "$out.txt" src/sched bench

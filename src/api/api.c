@@ -207,38 +207,56 @@ int api_param_id(api_req_t *r, int i, int64_t *out)
 	return 0;
 }
 
+const hub_session_t *api_session_param(api_req_t *r, int admins_too)
+{
+	int64_t id;
+	const hub_session_t *hs;
+	if (api_param_id(r, 0, &id))
+		return NULL;
+	hs = hub_session_get(r->hub, id);
+	if (!hs || (hs->s.user_id != r->user->id && !(admins_too && r->user->role == GH_ROLE_ADMIN))) {
+		http_send_error(r->req, 404, "not_found", NULL, "no session %lld", (long long)id);
+		return NULL;
+	}
+	return hs;
+}
+
 /* --- routing --- */
 
-/* Matches path against pattern; fills params (copied into the pool). */
-static int match(h2o_req_t *req, const char *pattern, const char *path, const char **params)
+int api_route_match(const char *pattern, const char *path, size_t plen, h2o_mem_pool_t *pool, const char **params)
 {
+	const char *end = path + plen;
 	int np = 0;
-	while (*pattern && *path) {
+	while (*pattern && path < end) {
 		if (*pattern != '/' || *path != '/')
 			return 0;
 		pattern++;
 		path++;
 		if (*pattern == '{') {
 			const char *pe = strchr(pattern, '}');
-			size_t len = strcspn(path, "/");
-			char *p;
-			if (len == 0 || np >= API_MAX_PARAMS)
+			size_t len = 0;
+			while (path + len < end && path[len] != '/')
+				len++;
+			if (len == 0 || !pe || (params && np >= API_MAX_PARAMS))
 				return 0;
-			p = h2o_mem_alloc_pool(&req->pool, len + 1);
-			memcpy(p, path, len);
-			p[len] = '\0';
-			params[np++] = p;
+			if (params) {
+				char *p = h2o_mem_alloc_pool(pool, len + 1);
+				memcpy(p, path, len);
+				p[len] = '\0';
+				params[np++] = p;
+			}
 			pattern = pe + 1;
 			path += len;
 		} else {
 			size_t len = strcspn(pattern, "/");
-			if (strncmp(pattern, path, len) != 0 || (path[len] != '/' && path[len] != '\0'))
+			if ((size_t)(end - path) < len || strncmp(pattern, path, len) != 0 ||
+			    (path + len < end && path[len] != '/'))
 				return 0;
 			pattern += len;
 			path += len;
 		}
 	}
-	return *pattern == '\0' && *path == '\0';
+	return *pattern == '\0' && path == end;
 }
 
 int api_path_canonical(const char *p)
@@ -288,6 +306,7 @@ int api_handle(void *ctx, h2o_req_t *req)
 	api_t *api = ctx;
 	api_req_t r = {.api = api, .hub = api->hub, .req = req};
 	const char *path = http_path(req), *sub;
+	size_t sublen;
 	const api_route_t *rt, *found = NULL;
 	int path_matched = 0;
 	char allow[64] = "";
@@ -314,9 +333,10 @@ int api_handle(void *ctx, h2o_req_t *req)
 		                "the path must be canonical: no '.', '..', '//', percent-escapes or control characters");
 		return 0;
 	}
+	sublen = strlen(sub);
 	for (rt = api_routes; rt->method; rt++) {
 		const char *params[API_MAX_PARAMS] = {0};
-		if (!match(req, rt->path, sub, params))
+		if (!api_route_match(rt->path, sub, sublen, &req->pool, params))
 			continue;
 		path_matched = 1;
 		if (strlen(allow) + strlen(rt->method) + 3 < sizeof(allow)) {

@@ -102,17 +102,12 @@ static void on_checked(void *ctx, int rc, const char *why, const char *report)
 void api_env_check(api_req_t *r)
 {
 	static const char *const allowed[] = {"gpus", NULL};
-	double gpus = -1;
-	int milli = -1, rc;
+	int milli, rc;
 	char why[HUB_WHY] = "";
 	pending_t *p;
 
-	if (api_only_fields(r, allowed) || api_num(r, "gpus", 0, 0, 64, &gpus) < 0)
+	if (api_only_fields(r, allowed) || api_gpus(r, &milli) < 0)
 		return;
-	if (gpus >= 0 && api_gpus_to_milli(gpus, &milli, why, sizeof(why)) != 0) {
-		http_send_error(r->req, 400, "invalid", "gpus", "%s", why);
-		return;
-	}
 	if (!(p = calloc(1, sizeof(*p)))) {
 		api_error_rc(r, GH_ENOMEM, NULL);
 		return;

@@ -26,23 +26,9 @@
 
 static void reply(api_req_t *r, int status, json_t *o) { http_send_json(r->req, status, o); }
 
-static const hub_session_t *own_session(api_req_t *r)
-{
-	int64_t id;
-	const hub_session_t *hs;
-	if (api_param_id(r, 0, &id))
-		return NULL;
-	hs = hub_session_get(r->hub, id);
-	if (!hs || (hs->s.user_id != r->user->id && r->user->role != GH_ROLE_ADMIN)) {
-		http_send_error(r->req, 404, "not_found", NULL, "no session %lld", (long long)id);
-		return NULL;
-	}
-	return hs;
-}
-
 void api_session_suspend(api_req_t *r)
 {
-	const hub_session_t *hs = own_session(r);
+	const hub_session_t *hs = api_session_param(r, 1);
 	char why[HUB_WHY] = "", reason[GH_TEXT_MAX];
 	int64_t id;
 	int rc;
@@ -59,7 +45,7 @@ void api_session_suspend(api_req_t *r)
 
 void api_session_resume(api_req_t *r)
 {
-	const hub_session_t *hs = own_session(r);
+	const hub_session_t *hs = api_session_param(r, 1);
 	char why[HUB_WHY] = "";
 	int64_t id;
 	int rc;

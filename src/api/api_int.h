@@ -63,11 +63,21 @@ int api_bool(api_req_t *r, const char *key, int required, int *out);
 /* Path parameter as a positive id; -1 answered 404/400. */
 int api_param_id(api_req_t *r, int i, int64_t *out);
 void api_error_rc(api_req_t *r, int rc, const char *why);
+/* The session named by path parameter 0 if r->user owns it (or, with
+ * admins_too, is an admin); else answers 404 (or 400) and returns NULL. */
+const hub_session_t *api_session_param(api_req_t *r, int admins_too);
+/* 1 if the first plen bytes of path match the route pattern segment by
+ * segment ("{x}" matches one non-empty segment); with params, those
+ * segments are copied into pool and stored there in order. */
+int api_route_match(const char *pattern, const char *path, size_t plen, h2o_mem_pool_t *pool, const char **params);
 /* 1 if an API path is canonical (no dot segments, '//', escapes, controls). */
 int api_path_canonical(const char *p);
 /* Converts a "gpus" value (whole count or fraction < 1, step 0.001) to
  * milli-GPU; GH_EINVAL with a sentence in why. */
 int api_gpus_to_milli(double gpus, int *milli, char *why, size_t whylen);
+/* Reads the body's optional "gpus" field as milli-GPU (-1 when absent);
+ * -1 when it answered 400. */
+int api_gpus(api_req_t *r, int *milli);
 
 /* --- JSON views (api_json.c) --- */
 json_t *api_time(int64_t ms);

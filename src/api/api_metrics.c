@@ -45,36 +45,6 @@ static void labels_init(void)
 	nlabels = i;
 }
 
-/* 1 if path matches pattern segment by segment ("{x}" matches one). */
-static int pattern_match(const char *pattern, const char *path, size_t plen)
-{
-	const char *end = path + plen;
-	while (*pattern && path < end) {
-		if (*pattern != '/' || *path != '/')
-			return 0;
-		pattern++;
-		path++;
-		if (*pattern == '{') {
-			const char *pe = strchr(pattern, '}');
-			size_t len = 0;
-			while (path + len < end && path[len] != '/')
-				len++;
-			if (len == 0 || !pe)
-				return 0;
-			pattern = pe + 1;
-			path += len;
-		} else {
-			size_t len = strcspn(pattern, "/");
-			if ((size_t)(end - path) < len || strncmp(pattern, path, len) != 0 ||
-			    (path + len < end && path[len] != '/'))
-				return 0;
-			pattern += len;
-			path += len;
-		}
-	}
-	return *pattern == '\0' && path == end;
-}
-
 static const char *route_label(h2o_req_t *req, int *proxied)
 {
 	const char *p = req->input.path.base;
@@ -91,7 +61,7 @@ static const char *route_label(h2o_req_t *req, int *proxied)
 	if (n >= 7 && memcmp(p, "/api/v1", 7) == 0 && (n == 7 || p[7] == '/')) {
 		labels_init();
 		for (int i = 0; i < nlabels; i++)
-			if (pattern_match(api_routes[i].path, p + 7, n - 7))
+			if (api_route_match(api_routes[i].path, p + 7, n - 7, NULL, NULL))
 				return route_labels[i];
 		return "/api/v1/other";
 	}

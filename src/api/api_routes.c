@@ -32,6 +32,21 @@ int api_gpus_to_milli(double gpus, int *milli, char *why, size_t whylen)
 	return 0;
 }
 
+int api_gpus(api_req_t *r, int *milli)
+{
+	double gpus = -1;
+	char why[HUB_WHY] = "";
+	*milli = -1;
+	if (api_num(r, "gpus", 0, 0, 64, &gpus) < 0)
+		return -1;
+	if (gpus >= 0 && api_gpus_to_milli(gpus, milli, why, sizeof(why)) != 0) {
+		*milli = -1;
+		http_send_error(r->req, 400, "invalid", "gpus", "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 static void reply(api_req_t *r, int status, json_t *o) { http_send_json(r->req, status, o); }
 
 static json_t *items(json_t *arr) { return json_pack("{s:o}", "items", arr); }
@@ -247,21 +262,6 @@ static void h_env_delete(api_req_t *r)
 
 /* --- sessions --- */
 
-/* The session if r->user may see it, else answers 404 and returns NULL. */
-static const hub_session_t *visible_session(api_req_t *r)
-{
-	int64_t id;
-	const hub_session_t *hs;
-	if (api_param_id(r, 0, &id))
-		return NULL;
-	hs = hub_session_get(r->hub, id);
-	if (!hs || (hs->s.user_id != r->user->id && r->user->role != GH_ROLE_ADMIN)) {
-		http_send_error(r->req, 404, "not_found", NULL, "no session %lld", (long long)id);
-		return NULL;
-	}
-	return hs;
-}
-
 static int query_int(api_req_t *r, const char *key, long lo, long hi, long *out)
 {
 	char buf[32], *end;
@@ -357,27 +357,23 @@ static void h_session_create(api_req_t *r)
 {
 	static const char *const allowed[] = {"env", "name", "gpus", "gpu_model", NULL};
 	const char *env, *name, *model = NULL;
-	double gpus = -1;
-	int milli = 0;
+	int milli;
 	hub_launch_t req;
 	const hub_session_t *hs;
 	char why[HUB_WHY] = "";
 	int rc;
 
-	if (api_only_fields(r, allowed) || api_str(r, "env", 1, 63, &env) < 0 || api_str(r, "name", 1, 63, &name) < 0 ||
-	    api_num(r, "gpus", 0, 0, 64, &gpus) < 0 || api_str(r, "gpu_model", 0, GH_MODEL_MAX - 1, &model) < 0)
+	if (api_only_fields(r, allowed) || api_str(r, "env", 1, 63, &env) < 0 || api_str(r, "name", 1, 63, &name) < 0)
 		return;
 	if (!gh_name_valid(name)) {
 		http_send_error(r->req, 400, "invalid", "name", "field 'name' must match [a-z0-9][a-z0-9._-]{0,62}");
 		return;
 	}
-	if (gpus >= 0 && api_gpus_to_milli(gpus, &milli, why, sizeof(why)) != 0) {
-		http_send_error(r->req, 400, "invalid", "gpus", "%s", why);
+	if (api_gpus(r, &milli) < 0 || api_str(r, "gpu_model", 0, GH_MODEL_MAX - 1, &model) < 0)
 		return;
-	}
 	req.env = env;
 	req.name = name;
-	req.gpu_milli = gpus < 0 ? -1 : milli;
+	req.gpu_milli = milli;
 	req.gpu_model = model;
 	rc = hub_session_create(r->hub, r->user, &req, &hs, why, sizeof(why));
 	if (rc) {
@@ -394,7 +390,7 @@ static void h_session_create(api_req_t *r)
 
 static void h_session_get(api_req_t *r)
 {
-	const hub_session_t *hs = visible_session(r);
+	const hub_session_t *hs = api_session_param(r, 1);
 	const char *view = hs ? api_session_view(r->hub, hs) : NULL;
 	if (view)
 		http_send_text(r->req, 200, "application/json", view, strlen(view));
@@ -404,7 +400,7 @@ static void h_session_get(api_req_t *r)
 
 static void h_session_stop(api_req_t *r)
 {
-	const hub_session_t *hs = visible_session(r);
+	const hub_session_t *hs = api_session_param(r, 1);
 	int64_t id;
 	int rc;
 	if (!hs)
@@ -420,7 +416,7 @@ static void h_session_stop(api_req_t *r)
 
 static void h_session_delete(api_req_t *r)
 {
-	const hub_session_t *hs = visible_session(r);
+	const hub_session_t *hs = api_session_param(r, 1);
 	char force[8] = "", why[HUB_WHY] = "";
 	int rc;
 	if (!hs)
@@ -439,13 +435,13 @@ static void h_session_delete(api_req_t *r)
 
 static void h_session_events(api_req_t *r)
 {
-	if (visible_session(r))
+	if (api_session_param(r, 1))
 		api_session_events(r);
 }
 
 static void h_session_logs(api_req_t *r)
 {
-	const hub_session_t *hs = visible_session(r);
+	const hub_session_t *hs = api_session_param(r, 1);
 	char path[CONFIG_STR + 80], *buf;
 	long tail = 200, size, from;
 	size_t n, lines = 0, start;

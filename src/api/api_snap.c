@@ -61,20 +61,6 @@ static void snap_error(api_req_t *r, int rc, const char *why)
 		api_error_rc(r, rc, why);
 }
 
-static const hub_session_t *own_session(api_req_t *r)
-{
-	int64_t id;
-	const hub_session_t *hs;
-	if (api_param_id(r, 0, &id))
-		return NULL;
-	hs = hub_session_get(r->hub, id);
-	if (!hs || hs->s.user_id != r->user->id) {
-		http_send_error(r->req, 404, "not_found", NULL, "no session %lld", (long long)id);
-		return NULL;
-	}
-	return hs;
-}
-
 static const hub_snap_t *own_snap(api_req_t *r)
 {
 	int64_t id;
@@ -104,7 +90,7 @@ void api_snap_list(api_req_t *r) { list(r, 0); }
 
 void api_snap_session_list(api_req_t *r)
 {
-	const hub_session_t *hs = own_session(r);
+	const hub_session_t *hs = api_session_param(r, 0);
 	if (hs)
 		list(r, hs->s.id);
 }
@@ -112,7 +98,7 @@ void api_snap_session_list(api_req_t *r)
 void api_snap_create(api_req_t *r)
 {
 	static const char *const allowed[] = {"note", "home_paths", NULL};
-	const hub_session_t *hs = own_session(r);
+	const hub_session_t *hs = api_session_param(r, 0);
 	const char *note = "", *paths[SNAP_MAX_HOME_PATHS];
 	const hub_snap_t *s;
 	json_t *hp, *v;
@@ -213,16 +199,15 @@ void api_snap_restore(api_req_t *r)
 	const hub_snap_t *s = own_snap(r), *out;
 	const char *env = NULL, *name = NULL, *model = NULL;
 	long long into = 0;
-	double gpus = -1;
-	int milli = 0, rc;
+	int milli, rc;
 	hub_launch_t l = {0};
 	char why[HUB_WHY] = "";
 
 	if (!s || api_only_fields(r, allowed) || api_int(r, "session_id", 0, 1, INT64_MAX, &into) < 0 ||
 	    api_str(r, "env", 0, 63, &env) < 0 || api_str(r, "name", 0, 63, &name) < 0 ||
-	    api_num(r, "gpus", 0, 0, 64, &gpus) < 0 || api_str(r, "gpu_model", 0, GH_MODEL_MAX - 1, &model) < 0)
+	    api_gpus(r, &milli) < 0 || api_str(r, "gpu_model", 0, GH_MODEL_MAX - 1, &model) < 0)
 		return;
-	if (into && (env || name || gpus >= 0 || model)) {
+	if (into && (env || name || milli >= 0 || model)) {
 		http_send_error(r->req, 400, "invalid", "session_id",
 		                "give either 'session_id' (an existing session) or 'env' and 'name' (a new one), not both");
 		return;
@@ -232,13 +217,9 @@ void api_snap_restore(api_req_t *r)
 		                "give 'session_id' (an existing session) or 'env' and 'name' (a new session)");
 		return;
 	}
-	if (gpus >= 0 && api_gpus_to_milli(gpus, &milli, why, sizeof(why)) != 0) {
-		http_send_error(r->req, 400, "invalid", "gpus", "%s", why);
-		return;
-	}
 	l.env = env;
 	l.name = name;
-	l.gpu_milli = gpus < 0 ? -1 : milli;
+	l.gpu_milli = milli;
 	l.gpu_model = model;
 	rc = hub_snap_restore(r->hub, r->user, s->sn.id, into, &l, &out, why, sizeof(why));
 	if (rc == GH_ENOTFOUND && !into)

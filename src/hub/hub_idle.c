@@ -90,53 +90,14 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 
 /* --- gathering signals on a worker --- */
 
-typedef struct {
-	char *buf;
-	size_t len;
-} body_t;
-
-static size_t body_add(char *p, size_t sz, size_t n, void *u)
-{
-	body_t *b = u;
-	size_t add = sz * n;
-	char *nb;
-	if (b->len + add > IDLE_BODY_MAX)
-		return 0;
-	if (!(nb = realloc(b->buf, b->len + add + 1)))
-		return 0;
-	memcpy(nb + b->len, p, add);
-	b->buf = nb;
-	b->len += add;
-	b->buf[b->len] = '\0';
-	return add;
-}
-
 /* GET url with the workspace token; the parsed JSON body of a 200, or NULL. */
 static json_t *get_json(const char *url, const char *auth)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	body_t b = {NULL, 0};
-	long status = 0;
-	json_t *out = NULL;
-
-	if (!c)
-		return NULL;
-	h = curl_slist_append(h, auth);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_add);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-	    status == 200 && b.buf)
-		out = json_loads(b.buf, 0, NULL);
-	free(b.buf);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return out;
+	json_t *o;
+	if (hub_ws_request(url, auth, NULL, 2000L, IDLE_BODY_MAX, &o) == 200)
+		return o;
+	json_decref(o);
+	return NULL;
 }
 
 /* "2026-11-29T11:20:33.123456Z" (or +00:00) → Unix ms; 0 when unreadable. */
@@ -278,20 +239,13 @@ static void poll_submit(hub_t *hub, hub_session_t *hs)
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
 	const hub_env_info_t *info = e ? hub_env_spec(hub, e) : NULL;
 	poll_job_t *job = calloc(1, sizeof(*job));
-	char prefix[GH_TEXT_MAX], tok[33];
 
 	if (!job)
 		return;
 	job->session_id = hs->s.id;
 	job->rt = hub->rt;
 	gh_strlcpy(job->ref, hs->s.runtime_ref, sizeof(job->ref));
-	if (hs->strip_prefix)
-		snprintf(prefix, sizeof(prefix), "/");
-	else
-		hub_session_url(hub, hs, prefix, sizeof(prefix));
-	snprintf(job->base, sizeof(job->base), "http://127.0.0.1:%d%s", hs->s.port, prefix);
-	hub_workspace_token(hub, hs->s.id, tok);
-	snprintf(job->auth, sizeof(job->auth), "Authorization: token %s", tok);
+	hub_ws_base(hub, hs, job->base, sizeof(job->base), job->auth, sizeof(job->auth));
 	job->jupyter = info && strcmp(info->interface, "jupyter") == 0 && info->ready_http &&
 	               strcmp(info->ready_path, "api/status") == 0;
 	job->vscode = info && strcmp(info->interface, "vscode") == 0;

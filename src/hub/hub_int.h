@@ -20,6 +20,8 @@
 #include "sched/sched.h"
 #include "monitor/idle.h"
 
+#include <jansson.h>
+
 #define HUB_PENDING_MAX 32
 
 struct hub_sub {
@@ -270,5 +272,16 @@ typedef struct {
 int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char *why, size_t whylen);
 /* Adds a "KEY=value" entry to the spec's environment. */
 int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv);
+
+/* hub_wsreq.c: a workspace's own HTTP API, from a worker. hub_ws_base
+ * gives "http://127.0.0.1:<port>/<prefix>/" and the "Authorization: token"
+ * header line for hs. hub_ws_request sends one GET (or, with post, a POST of
+ * that JSON text) and returns the HTTP status, 0 when there was no answer;
+ * *out (when out is given) is the parsed body, or NULL when it does not
+ * parse or passes max_body bytes; the caller owns it. */
+void hub_ws_base(const hub_t *hub, const hub_session_t *hs, char *base, size_t baselen, char *auth,
+                 size_t authlen);
+long hub_ws_request(const char *url, const char *auth, const char *post, long timeout_ms, size_t max_body,
+                    json_t **out);
 
 #endif

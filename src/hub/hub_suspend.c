@@ -63,73 +63,8 @@ static int is_jupyter(const hub_t *hub, const hub_session_t *hs)
 	       strcmp(info->ready_path, "api/status") == 0;
 }
 
-/* http://127.0.0.1:<port>/<prefix>/ and the workspace's auth header. */
-static void ws_base(const hub_t *hub, const hub_session_t *hs, char *base, size_t baselen, char *auth,
-                    size_t authlen)
-{
-	char prefix[GH_TEXT_MAX], tok[33];
-	if (hs->strip_prefix)
-		snprintf(prefix, sizeof(prefix), "/");
-	else
-		hub_session_url(hub, hs, prefix, sizeof(prefix));
-	snprintf(base, baselen, "http://127.0.0.1:%d%s", hs->s.port, prefix);
-	hub_workspace_token(hub, hs->s.id, tok);
-	snprintf(auth, authlen, "Authorization: token %s", tok);
-}
-
-typedef struct {
-	char *buf;
-	size_t len;
-} body_t;
-
-static size_t body_add(char *p, size_t sz, size_t n, void *u)
-{
-	body_t *b = u;
-	size_t add = sz * n;
-	char *nb;
-	if (b->len + add > 1024 * 1024 || !(nb = realloc(b->buf, b->len + add + 1)))
-		return 0;
-	memcpy(nb + b->len, p, add);
-	b->buf = nb;
-	b->len += add;
-	b->buf[b->len] = '\0';
-	return add;
-}
-
-/* One request to the workspace; the status, and the JSON body in *out
- * when out is given and the body parses. */
-static long ws_request(const char *url, const char *auth, const char *post, json_t **out)
-{
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = NULL;
-	body_t b = {NULL, 0};
-	long status = 0;
-
-	if (out)
-		*out = NULL;
-	if (!c)
-		return 0;
-	h = curl_slist_append(h, auth);
-	if (post)
-		h = curl_slist_append(h, "Content-Type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_add);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	if (post)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (out && b.buf)
-		*out = json_loads(b.buf, 0, NULL);
-	free(b.buf);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
-}
+#define WS_TIMEOUT_MS 10000L
+#define WS_BODY_MAX (1024 * 1024)
 
 /* Writes text to path through a temporary file and a rename. */
 static int write_file(const char *path, const char *text)
@@ -170,7 +105,7 @@ static void save_run(void *vjob)
 
 	if (job->jupyter) {
 		snprintf(url, sizeof(url), "%sapi/sessions?no_track_activity=1", job->base);
-		if (ws_request(url, job->auth, NULL, &a) == 200 && json_is_array(a)) {
+		if (hub_ws_request(url, job->auth, NULL, WS_TIMEOUT_MS, WS_BODY_MAX, &a) == 200 && json_is_array(a)) {
 			json_array_foreach(a, i, v) {
 				const char *path = json_string_value(json_object_get(v, "path"));
 				const char *type = json_string_value(json_object_get(v, "type"));
@@ -242,7 +177,7 @@ int hub_session_suspend(hub_t *hub, int64_t id, int64_t actor_id, const char *re
 		return GH_ENOMEM;
 	job->session_id = id;
 	job->jupyter = is_jupyter(hub, hs);
-	ws_base(hub, hs, job->base, sizeof(job->base), job->auth, sizeof(job->auth));
+	hub_ws_base(hub, hs, job->base, sizeof(job->base), job->auth, sizeof(job->auth));
 	hub_suspend_record_path(hub, id, job->path, sizeof(job->path));
 	job->record = json_pack("{s:I,s:s,s:s,s:i}", "suspended_at", (json_int_t)gh_now_ms(), "reason", reason, "env",
 	                        hs->s.env_name, "gpu_milli", hs->s.gpu_milli);
@@ -361,7 +296,7 @@ static void reopen_run(void *vjob)
 				json_object_set_new(body, "kernel", json_pack("{s:s}", "name", kernel));
 			text = json_dumps(body, JSON_COMPACT);
 			json_decref(body);
-			st = text ? ws_request(url, job->auth, text, NULL) : 0;
+			st = text ? hub_ws_request(url, job->auth, text, WS_TIMEOUT_MS, WS_BODY_MAX, NULL) : 0;
 			free(text);
 			if (st == 201 || st == 200) {
 				if (off < sizeof(job->names))
@@ -410,7 +345,7 @@ void hub_resume_work(hub_t *hub, hub_session_t *hs)
 		return;
 	job->session_id = hs->s.id;
 	job->jupyter = is_jupyter(hub, hs);
-	ws_base(hub, hs, job->base, sizeof(job->base), job->auth, sizeof(job->auth));
+	hub_ws_base(hub, hs, job->base, sizeof(job->base), job->auth, sizeof(job->auth));
 	hub_suspend_record_path(hub, hs->s.id, job->path, sizeof(job->path));
 	if (worker_submit(hub->worker, job, reopen_run, reopen_done, hub) != 0) {
 		free(job);

@@ -10,16 +10,12 @@
 "use strict";
 
 const assert = require("node:assert/strict");
-const fs = require("node:fs");
-const path = require("node:path");
 const { describe, before, after, test } = require("node:test");
-const { ARTIFACTS, Daemon, pageOrigin, launchBrowser, screenshot, waitFor, waitText } = require("./harness");
-
-const PASSWORD = "correct-horse-battery-staple";
-const WORKSPACE = path.join(__dirname, "workspace_page.py");
+const { Daemon, screenshot, waitFor, waitText } = require("./harness");
+const { PASSWORD, WORKSPACE, openBrowser, closeAll, signIn, launch } = require("./helpers");
 
 describe("idle sessions in the web page", { timeout: 180000 }, () => {
-  let daemon, origin, browser, context, page;
+  let daemon, opened, origin, context, page;
 
   before(async () => {
     daemon = new Daemon();
@@ -32,39 +28,17 @@ describe("idle sessions in the web page", { timeout: 180000 }, () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     r = await daemon.api("POST", "/users", { name: "ida", password: PASSWORD });
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    origin = await pageOrigin(daemon);
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(20000);
-    page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
+    opened = await openBrowser(daemon);
+    ({ origin, context, page } = opened);
   });
 
-  after(async () => {
-    try {
-      if (browser) await browser.close();
-    } finally {
-      if (origin) await origin.close();
-      if (daemon) {
-        await daemon.kill();
-        fs.mkdirSync(ARTIFACTS, { recursive: true });
-        fs.writeFileSync(path.join(ARTIFACTS, "gpuhub-idle.log"), daemon.log());
-        assert.deepEqual(daemon.workspaces(), [], "workspaces left running after the test");
-        fs.rmSync(daemon.dir, { recursive: true, force: true });
-      }
-    }
-  });
+  after(async () => closeAll(daemon, opened, "gpuhub-idle.log"));
 
   test("banner, suspend, and the wake page into the workspace", async () => {
     await page.goto(origin.base + "/");
-    await page.getByLabel("Username").fill("ida");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, "ida");
     await page.locator("#app").waitFor({ state: "visible" });
-    await page.getByLabel("Environment", { exact: true }).selectOption("idle-lab");
-    await page.getByLabel("Session name").fill("nap");
-    await page.getByLabel("GPUs", { exact: true }).selectOption("1");
-    await page.getByRole("button", { name: "Launch" }).click();
+    await launch(page, "idle-lab", "nap", "1");
 
     const row = page.locator('#sessions-body tr[data-session="nap"]');
     /* running (it may already be warned by the time the list refreshes) */

@@ -14,9 +14,8 @@ const assert = require("node:assert/strict");
 const fs = require("node:fs");
 const path = require("node:path");
 const { describe, before, after, test } = require("node:test");
-const { ARTIFACTS, Daemon, pageOrigin, launchBrowser, screenshot, waitFor, waitText, sleep } = require("./harness");
-
-const PASSWORD = "correct-horse-battery-staple";
+const { ARTIFACTS, Daemon, screenshot, waitFor, waitText, sleep } = require("./harness");
+const { PASSWORD, openBrowser, closeAll, signIn } = require("./helpers");
 
 /* Signs in as name and makes an API token for them. */
 async function tokenFor(daemon, name) {
@@ -49,7 +48,7 @@ async function holdAndStop(daemon, token, name, gpus) {
 }
 
 describe("gpuhub usage view", { timeout: 180000 }, () => {
-  let daemon, origin, browser, context, page, expected;
+  let daemon, opened, origin, page, expected;
 
   before(async () => {
     daemon = new Daemon();
@@ -70,36 +69,17 @@ describe("gpuhub usage view", { timeout: 180000 }, () => {
     assert.deepEqual(expected.items.map((i) => i.user), ["alice", "carol"]);
     assert.ok(expected.items.every((i) => i.gpu_seconds > 0), JSON.stringify(expected));
 
-    origin = await pageOrigin(daemon);
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
-    page = await context.newPage();
-    page.setDefaultTimeout(20000);
-    page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
+    opened = await openBrowser(daemon, { acceptDownloads: true });
+    ({ origin, page } = opened);
   });
 
-  after(async () => {
-    try {
-      if (browser) await browser.close();
-    } finally {
-      if (origin) await origin.close();
-      if (daemon) {
-        await daemon.kill();
-        fs.mkdirSync(ARTIFACTS, { recursive: true });
-        fs.writeFileSync(path.join(ARTIFACTS, "gpuhub-usage.log"), daemon.log());
-        assert.deepEqual(daemon.workspaces(), [], "workspaces left running after the test");
-        fs.rmSync(daemon.dir, { recursive: true, force: true });
-      }
-    }
-  });
+  after(async () => closeAll(daemon, opened, "gpuhub-usage.log"));
 
   test("an admin sees the chart and the table of GPU-hours per user per day", async () => {
     const errors = [];
     page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
     await page.goto(origin.base + "/");
-    await page.getByLabel("Username").fill("carol");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, "carol");
     const panel = page.locator("#usage-panel");
     await panel.getByRole("heading", { name: "Usage" }).waitFor();
     await waitFor(async () => (await panel.getAttribute("data-loaded")) !== null, "the usage to load");
@@ -169,9 +149,7 @@ describe("gpuhub usage view", { timeout: 180000 }, () => {
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in" }).waitFor();
-    await page.getByLabel("Username").fill("alice");
-    await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, "alice");
     await waitText(page.locator("#whoami"), /alice/, "alice signed in");
     assert.equal(await page.locator("#usage-panel").isVisible(), false);
     await screenshot(page, "usage-02-user-no-view");

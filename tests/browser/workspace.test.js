@@ -11,16 +11,12 @@
 "use strict";
 
 const assert = require("node:assert/strict");
-const fs = require("node:fs");
-const path = require("node:path");
 const { describe, before, after, test } = require("node:test");
-const { ARTIFACTS, Daemon, pageOrigin, launchBrowser, screenshot, waitFor, waitText } = require("./harness");
-
-const PASSWORD = "correct-horse-battery-staple";
-const WORKSPACE = path.join(__dirname, "workspace_page.py");
+const { Daemon, screenshot, waitFor, waitText } = require("./harness");
+const { PASSWORD, WORKSPACE, openBrowser, closeAll, signIn, launch } = require("./helpers");
 
 describe("gpuhub web page", { timeout: 180000 }, () => {
-  let daemon, origin, browser, context, page;
+  let daemon, opened, origin, context, page;
 
   before(async () => {
     daemon = new Daemon();
@@ -32,29 +28,12 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     r = await daemon.api("POST", "/users", { name: "alice", password: PASSWORD, display_name: "Alice Liddell" });
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    origin = await pageOrigin(daemon);
+    opened = await openBrowser(daemon);
+    ({ origin, context, page } = opened);
     console.log(`# page served by ${origin.servedByDaemon ? "the daemon" : "the test's own server (web/ + proxy)"} at ${origin.base}`);
-    browser = await launchBrowser();
-    context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(20000);
-    page.on("pageerror", (e) => console.log(`# page error: ${e.message}`));
   });
 
-  after(async () => {
-    try {
-      if (browser) await browser.close();
-    } finally {
-      if (origin) await origin.close();
-      if (daemon) {
-        await daemon.kill();
-        fs.mkdirSync(ARTIFACTS, { recursive: true });
-        fs.writeFileSync(path.join(ARTIFACTS, "gpuhub.log"), daemon.log());
-        assert.deepEqual(daemon.workspaces(), [], "workspaces left running after the test");
-        fs.rmSync(daemon.dir, { recursive: true, force: true });
-      }
-    }
-  });
+  after(async () => closeAll(daemon, opened, "gpuhub.log"));
 
   test("the page carries its marker and loads without errors", async () => {
     const errors = [];
@@ -68,9 +47,7 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
   });
 
   test("a wrong password shows the hub's error and no session", async () => {
-    await page.getByLabel("Username").fill("alice");
-    await page.getByLabel("Password").fill("not-her-password");
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await signIn(page, "alice", "not-her-password");
     const msg = await waitText(page.locator("#signin-error"), /wrong user name or password/, "sign-in error");
     assert.ok(await page.locator("#signin-error").isVisible(), msg);
     assert.equal(await page.locator("#app").isVisible(), false);
@@ -148,9 +125,7 @@ describe("gpuhub web page", { timeout: 180000 }, () => {
 
     /* a second session asking for both GPUs waits in the queue, with its
      * position shown; stopping it leaves the queue */
-    await page.getByLabel("Session name").fill("big");
-    await page.getByLabel("GPUs", { exact: true }).selectOption("2");
-    await page.getByRole("button", { name: "Launch" }).click();
+    await launch(page, "browser-lab", "big", "2");
     const big = page.locator('#sessions-body tr[data-session="big"]');
     await waitFor(async () => (await big.getAttribute("data-state")) === "queued", "session big queued");
     await waitText(big.locator(".details"), /position 1 in queue/, "the queue position");

@@ -14,9 +14,14 @@ Fixtures
   make_user       factory: make_user("alice") creates the user through the
                   admin API, signs in and returns a User whose .api carries a
                   fresh API token of that user
+  sandbox_hub     a SandboxHub: a daemon with runtime.sandbox and dedicated
+                  accounts; the accounts of users made through it are
+                  removed at teardown (mark such tests @needs_sandbox)
 
 Helpers (import from conftest): Api, Daemon, User, wait_for, wait_state,
-raw_request, assert_error, free_port, ADMIN_TOKEN.
+raw_request, assert_error, free_port, cli_env, ADMIN_TOKEN, needs_sandbox; for
+Jupyter workspaces needs_jupyter, kernel_execute, run_code; event_types,
+gpus_in_use.
 """
 
 import base64
@@ -25,13 +30,17 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import uuid
 
 import pytest
 import requests
+import websocket
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_GPUS = "sim:4xA100-80GB"
@@ -462,6 +471,104 @@ def launch(api, name, env="jupyter-python", gpus=1, **extra):
     return r.json()
 
 
+def cli_env(home, daemon=None, token=None, **extra):
+    """An environment to run the CLI in: this one without its GPUHUB_*
+    variables, HOME=home, GPUHUB_URL/GPUHUB_TOKEN when daemon/token are
+    given, then extra."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
+    env["HOME"] = str(home)
+    if daemon is not None:
+        env["GPUHUB_URL"] = daemon.url
+    if token is not None:
+        env["GPUHUB_TOKEN"] = token
+    env.update(extra)
+    return env
+
+
+def event_types(api, sid):
+    """The session's events as (type, message) pairs, oldest first."""
+    r = api.get(f"/sessions/{sid}/events", headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    return [(e["type"], e["message"]) for e in r.json()["items"]]
+
+
+def gpus_in_use(admin):
+    return sum(g["allocated_milli"] for g in admin.get("/gpus").json()["items"])
+
+
+# --------------------------------------------------------------------------
+# Jupyter kernels through the hub's proxy
+
+needs_jupyter = pytest.mark.skipif(shutil.which("jupyter-server") is None,
+                                   reason="Jupyter is not installed (scripts/install-deps installs it)")
+
+
+def _kernel_request(ws, user, msg_type, content):
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({
+        "header": {"msg_id": msg_id, "username": user.name, "session": uuid.uuid4().hex,
+                   "msg_type": msg_type, "version": "5.3"},
+        "parent_header": {}, "metadata": {}, "channel": "shell", "content": content}))
+    return msg_id
+
+
+def wait_iopub(ws, user, timeout=60):
+    """A kernel that has just started may not yet publish what it prints to
+    this connection: ask for kernel_info until its status arrives on iopub."""
+    end = time.time() + timeout
+    ws.settimeout(1)
+    try:
+        while time.time() < end:
+            msg_id = _kernel_request(ws, user, "kernel_info_request", {})
+            try:
+                while True:
+                    m = json.loads(ws.recv())
+                    if m.get("channel") == "iopub" and m.get("parent_header", {}).get("msg_id") == msg_id:
+                        return
+            except websocket.WebSocketTimeoutException:
+                continue
+    finally:
+        ws.settimeout(timeout)
+    raise AssertionError("the kernel did not answer on iopub")
+
+
+def kernel_execute(daemon, user, base, kernel_id, code, timeout=60):
+    """Opens the kernel's WebSocket through the proxy as user, waits until
+    the kernel publishes on it, and sends one execute_request with code;
+    returns (ws, msg_id), the caller closes ws."""
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{daemon.port}{base}api/kernels/{kernel_id}/channels",
+        header=[f"Authorization: Bearer {user.token}"], origin=daemon.url, timeout=timeout)
+    wait_iopub(ws, user, timeout)
+    msg_id = _kernel_request(ws, user, "execute_request", {
+        "code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False})
+    return ws, msg_id
+
+
+def run_code(daemon, user, base, kernel_id, code, timeout=60):
+    """Runs code in the kernel; returns (execute_reply status or None, output
+    and tracebacks as text). The reply comes on the shell channel, the
+    output on iopub: the two are not ordered, so the run is over once both
+    the reply and iopub's "idle" (sent after the last output) have arrived."""
+    ws, msg_id = kernel_execute(daemon, user, base, kernel_id, code, timeout)
+    out, status, idle, end = [], None, False, time.time() + timeout
+    while time.time() < end and (status is None or not idle):
+        m = json.loads(ws.recv())
+        if m.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        t = m["header"]["msg_type"]
+        if t == "stream":
+            out.append(m["content"]["text"])
+        elif t == "error":
+            out.append("\n".join(m["content"]["traceback"]))
+        elif t == "execute_reply":
+            status = m["content"]["status"]
+        elif t == "status" and m["content"].get("execution_state") == "idle":
+            idle = True
+    ws.close()
+    return status, "".join(out)
+
+
 # --------------------------------------------------------------------------
 # fixtures
 
@@ -491,6 +598,46 @@ def daemon_factory(gpuhub_bin, tmp_path):
     for d in made:
         reports += d.finish()
     assert not reports, "sanitizer reports in the daemon log:\n" + "\n".join(reports)
+
+
+class SandboxHub:
+    """A started daemon whose workspaces run in bubblewrap as per-user
+    accounts; data is its data dir, under a folder every account may
+    traverse."""
+
+    def __init__(self, daemon, data):
+        self.daemon, self.data = daemon, data
+        self.admin = Api(daemon, ADMIN_TOKEN)
+        self.accounts = []
+
+    def create_user(self, name):
+        """create_user(), and the account gh-<name> goes at teardown."""
+        self.accounts.append(f"gh-{name}")
+        return create_user(self.admin, self.daemon, name)
+
+
+needs_sandbox = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("bwrap") is None,
+                                   reason="needs root (to create accounts) and bubblewrap")
+
+
+@pytest.fixture
+def sandbox_hub(daemon_factory, tmp_path):
+    top = tempfile.mkdtemp(prefix="gh-sandbox-", dir="/tmp")
+    os.chmod(top, 0o755)
+    hub = None
+    try:
+        cfg = tmp_path / "gpuhub-sandbox.yaml"
+        cfg.write_text("runtime:\n  sandbox: true\n  accounts: dedicated\n")
+        data = os.path.join(top, "data")
+        hub = SandboxHub(daemon_factory(data_dir=data, extra_args=["--config", str(cfg)]), data)
+        yield hub
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+        if hub:
+            hub.admin.close()
+            for acct in hub.accounts:
+                subprocess.run(["pkill", "-9", "-u", acct], capture_output=True)
+                subprocess.run(["userdel", acct], capture_output=True)
 
 
 @pytest.fixture

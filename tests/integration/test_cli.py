@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import free_port, wait_state
+from conftest import cli_env, free_port, wait_state
 
 VERBS = [
     ["launch"], ["ls"], ["show"], ["stop"], ["rm"], ["events"], ["gpus"],
@@ -44,10 +44,7 @@ class Cli:
         if token:
             opts += ["--token", token]
         argv = [self.binary] + args[:n] + opts + args[n:]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-        env["HOME"] = self.home
-        env["XDG_CONFIG_HOME"] = os.path.join(self.home, ".config")
-        env["NO_COLOR"] = "1"
+        env = cli_env(self.home, XDG_CONFIG_HOME=os.path.join(self.home, ".config"), NO_COLOR="1")
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                            env=env, timeout=timeout)
         p.out = p.stdout.decode(errors="replace")
@@ -118,8 +115,7 @@ def test_launch_ls_stop_gpus(daemon, cli, make_user):
 
 def test_flags_before_the_verb_and_names(daemon, cli, make_user):
     u = make_user("cyd")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-    env["HOME"] = cli.home
+    env = cli_env(cli.home)
     base = [cli.binary, "--url", daemon.url, "--token", u.token]
     p = subprocess.run(base + ["-o", "json", "launch", "jupyter-python", "--name", "named"],
                        capture_output=True, env=env, timeout=30)
@@ -152,8 +148,7 @@ def test_fractional_launch_and_env_list(daemon, cli, make_user):
 
 def test_env_vars_instead_of_flags(daemon, cli, make_user, monkeypatch):
     u = make_user("cora")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-    env.update(HOME=cli.home, GPUHUB_URL=daemon.url, GPUHUB_TOKEN=u.token)
+    env = cli_env(cli.home, daemon, u.token)
     p = subprocess.run([cli.binary, "ls", "-o", "json"], capture_output=True, env=env, timeout=30)
     assert p.returncode == 0, p.stderr
     assert json_items(p.stdout.decode()) == []

@@ -7,10 +7,9 @@ launch refused with 409); `gpuhub env check` / POST
 bound the way a session's would be and reports versions and visible GPUs.
 """
 
-import os
 import subprocess
 
-from conftest import assert_error, create_user, launch, wait_state
+from conftest import assert_error, cli_env, create_user, launch, needs_sandbox
 
 
 def tensorflow_installed():
@@ -102,8 +101,7 @@ def test_env_check_reports_versions_and_gpus(daemon, admin, gpuhub_bin, tmp_path
     assert r.status_code == 200 and r.json()["report"]["cuda_visible_devices"] == "", r.text
 
     # the CLI
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-    env.update(HOME=str(tmp_path), GPUHUB_URL=daemon.url, GPUHUB_TOKEN=ann.token)
+    env = cli_env(tmp_path, daemon, ann.token)
     p = subprocess.run([gpuhub_bin, "env", "check", "jupyter-pytorch", "--gpus", "0"], capture_output=True,
                        env=env, timeout=120)
     assert p.returncode == 0, p
@@ -113,34 +111,18 @@ def test_env_check_reports_versions_and_gpus(daemon, admin, gpuhub_bin, tmp_path
     assert line and (" no " in line[0]) != tensorflow_installed(), p.stdout
 
 
-def test_env_check_runs_as_the_callers_account_in_the_sandbox(daemon_factory, tmp_path):
-    import shutil as sh
-    import tempfile
-    import pytest
-    from conftest import ADMIN_TOKEN, Api
-    if os.geteuid() != 0 or sh.which("bwrap") is None:
-        pytest.skip("needs root (to create accounts) and bubblewrap")
-    top = tempfile.mkdtemp(prefix="gh-envcheck-", dir="/tmp")
-    os.chmod(top, 0o755)
-    try:
-        cfg = tmp_path / "gpuhub.yaml"
-        cfg.write_text("runtime:\n  sandbox: true\n  accounts: dedicated\n")
-        data = os.path.join(top, "data")
-        d = daemon_factory(data_dir=data, extra_args=["--config", str(cfg)])
-        admin = Api(d, ADMIN_TOKEN)
-        r = admin.post("/environments", json={
-            "name": "who", "interface": "jupyter", "default_gpus": 1,
-            "launch": {"local": {"command": ["sleep", "infinity"], "ready": ""}},
-            "probe": ["/bin/sh", "-c", f'db=hidden; [ -e {data}/gpuhub.db ] && db=visible; '
-                      'echo "{\\"user\\":\\"$(id -un)\\",\\"db\\":\\"$db\\",\\"home\\":\\"$HOME\\",'
-                      '\\"cvd\\":\\"$CUDA_VISIBLE_DEVICES\\"}"']})
-        assert r.status_code == 201, r.text
-        bea = create_user(admin, d, "bea")
-        doc = bea.api.post("/environments/who/check", json={}).json()
-        assert doc["exit_status"] == 0, doc
-        assert doc["report"] == {"user": "gh-bea", "db": "hidden", "home": f"{data}/homes/bea",
-                                 "cvd": str(doc["gpus"][0])}, doc
-        admin.close()
-    finally:
-        subprocess.run(["userdel", "gh-bea"], capture_output=True)
-        sh.rmtree(top, ignore_errors=True)
+@needs_sandbox
+def test_env_check_runs_as_the_callers_account_in_the_sandbox(sandbox_hub):
+    admin, data = sandbox_hub.admin, sandbox_hub.data
+    r = admin.post("/environments", json={
+        "name": "who", "interface": "jupyter", "default_gpus": 1,
+        "launch": {"local": {"command": ["sleep", "infinity"], "ready": ""}},
+        "probe": ["/bin/sh", "-c", f'db=hidden; [ -e {data}/gpuhub.db ] && db=visible; '
+                  'echo "{\\"user\\":\\"$(id -un)\\",\\"db\\":\\"$db\\",\\"home\\":\\"$HOME\\",'
+                  '\\"cvd\\":\\"$CUDA_VISIBLE_DEVICES\\"}"']})
+    assert r.status_code == 201, r.text
+    bea = sandbox_hub.create_user("bea")
+    doc = bea.api.post("/environments/who/check", json={}).json()
+    assert doc["exit_status"] == 0, doc
+    assert doc["report"] == {"user": "gh-bea", "db": "hidden", "home": f"{data}/homes/bea",
+                             "cvd": str(doc["gpus"][0])}, doc

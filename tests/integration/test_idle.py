@@ -11,22 +11,18 @@ reachable over the API and the CLI, with clear 4xx answers to bad input.
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 import time
-import uuid
 
 import pytest
 import requests
-import websocket
 
-from conftest import ADMIN_TOKEN, Api, assert_error, create_user, launch, wait_for, wait_state
+from conftest import (ADMIN_TOKEN, Api, assert_error, create_user, event_types, gpus_in_use, kernel_execute, launch,
+                      needs_jupyter, wait_for, wait_state)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-needs_jupyter = pytest.mark.skipif(shutil.which("jupyter-server") is None,
-                                   reason="Jupyter is not installed (scripts/install-deps installs it)")
 
 
 def idle_daemon(daemon_factory, tmp_path, **idle):
@@ -38,29 +34,10 @@ def idle_daemon(daemon_factory, tmp_path, **idle):
     return daemon_factory(extra_args=["--config", str(cfg)])
 
 
-def event_types(api, sid):
-    r = api.get(f"/sessions/{sid}/events", headers={"Accept": "application/json"})
-    assert r.status_code == 200, r.text
-    return [(e["type"], e["message"]) for e in r.json()["items"]]
-
-
-def gpus_in_use(admin):
-    return sum(g["allocated_milli"] for g in admin.get("/gpus").json()["items"])
-
-
 def start_kernel_cell(daemon, user, base, kernel_id, code):
     """Sends one execute_request over the kernel WebSocket through the proxy
     and closes the socket at once: the cell keeps running in the kernel."""
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{daemon.port}{base}api/kernels/{kernel_id}/channels",
-        header=[f"Authorization: Bearer {user.token}"], origin=daemon.url, timeout=30)
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "username": user.name, "session": uuid.uuid4().hex,
-                   "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False}}))
+    ws, msg_id = kernel_execute(daemon, user, base, kernel_id, code, timeout=30)
     # wait until the kernel says it is busy with our cell
     end = time.time() + 30
     while time.time() < end:

@@ -7,81 +7,11 @@ allocation, and a file written in the home is there after the stop, in the
 next session.
 """
 
-import json
-import shutil
-import time
-import uuid
-
-import pytest
 import requests
-import websocket
 
-from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_for, wait_state
+from conftest import ADMIN_TOKEN, Api, create_user, launch, needs_jupyter, run_code, wait_for, wait_state
 
-pytestmark = pytest.mark.skipif(shutil.which("jupyter-server") is None,
-                                reason="Jupyter is not installed (scripts/install-deps installs it)")
-
-
-def _request(ws, user, msg_type, content):
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "username": user.name, "session": uuid.uuid4().hex,
-                   "msg_type": msg_type, "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell", "content": content}))
-    return msg_id
-
-
-def wait_iopub(ws, user, timeout=60):
-    """A kernel that has just started may not yet publish what it prints to
-    this connection: ask for kernel_info until its status arrives on iopub."""
-    end = time.time() + timeout
-    ws.settimeout(1)
-    try:
-        while time.time() < end:
-            msg_id = _request(ws, user, "kernel_info_request", {})
-            try:
-                while True:
-                    m = json.loads(ws.recv())
-                    if m.get("channel") == "iopub" and m.get("parent_header", {}).get("msg_id") == msg_id:
-                        return
-            except websocket.WebSocketTimeoutException:
-                continue
-    finally:
-        ws.settimeout(timeout)
-    raise AssertionError("the kernel did not answer on iopub")
-
-
-def run_code(daemon, user, base, kernel_id, code, timeout=60):
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{daemon.port}{base}api/kernels/{kernel_id}/channels",
-        header=[f"Authorization: Bearer {user.token}"], origin=daemon.url, timeout=timeout)
-    wait_iopub(ws, user, timeout)
-    msg_id = uuid.uuid4().hex
-    ws.send(json.dumps({
-        "header": {"msg_id": msg_id, "username": user.name, "session": uuid.uuid4().hex,
-                   "msg_type": "execute_request", "version": "5.3"},
-        "parent_header": {}, "metadata": {}, "channel": "shell",
-        "content": {"code": code, "silent": False, "store_history": False,
-                    "user_expressions": {}, "allow_stdin": False}}))
-    # The reply comes on the shell channel, the output on iopub: the two
-    # are not ordered, so the run is over once both the reply and iopub's
-    # "idle" (sent after the last output) have arrived.
-    out, status, idle, end = [], None, False, time.time() + timeout
-    while time.time() < end and (status is None or not idle):
-        m = json.loads(ws.recv())
-        if m.get("parent_header", {}).get("msg_id") != msg_id:
-            continue
-        t = m["header"]["msg_type"]
-        if t == "stream":
-            out.append(m["content"]["text"])
-        elif t == "error":
-            out.append("\n".join(m["content"]["traceback"]))
-        elif t == "execute_reply":
-            status = m["content"]["status"]
-        elif t == "status" and m["content"].get("execution_state") == "idle":
-            idle = True
-    ws.close()
-    return status, "".join(out)
+pytestmark = needs_jupyter
 
 
 def test_pytorch_kernel_through_the_proxy_and_files_persist(daemon):

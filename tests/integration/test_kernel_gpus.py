@@ -9,18 +9,14 @@ environment with gpu_mode "session" still gives its GPUs to the workspace,
 and the same user's kernels there run as before.
 """
 
-import shutil
 import subprocess
 
-import pytest
 import requests
 
-from conftest import ADMIN_TOKEN, Api, assert_error, create_user, launch, wait_for, wait_state
-from test_idle import event_types, gpus_in_use
-from test_jupyter import run_code
+from conftest import (ADMIN_TOKEN, Api, assert_error, create_user, event_types, gpus_in_use, launch, needs_jupyter,
+                      run_code, wait_for, wait_state)
 
-pytestmark = pytest.mark.skipif(shutil.which("jupyter-server") is None,
-                                reason="Jupyter is not installed (scripts/install-deps installs it)")
+pytestmark = needs_jupyter
 
 
 def test_kernel_gets_the_gpu_while_it_runs_and_waits_in_the_queue(daemon_factory):

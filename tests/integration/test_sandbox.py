@@ -6,17 +6,9 @@ its own and persists.
 """
 
 import os
-import shutil
 import subprocess
-import tempfile
 
-import pytest
-
-from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_state, wait_for
-
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("bwrap") is None,
-    reason="needs root (to create accounts) and bubblewrap")
+from conftest import launch, needs_sandbox, wait_state, wait_for
 
 PROBE = r"""
 echo "user=$(id -un)"
@@ -31,55 +23,43 @@ exec sleep infinity
 """
 
 
-def test_workspace_runs_as_its_user_in_a_sandbox(daemon_factory, tmp_path):
-    top = tempfile.mkdtemp(prefix="gh-sandbox-", dir="/tmp")
-    os.chmod(top, 0o755)
-    try:
-        cfg = tmp_path / "gpuhub.yaml"
-        cfg.write_text("runtime:\n  sandbox: true\n  accounts: dedicated\n")
-        data = os.path.join(top, "data")
-        d = daemon_factory(data_dir=data, extra_args=["--config", str(cfg)])
-        admin = Api(d, ADMIN_TOKEN)
-        script = PROBE.replace("$DATA_DIR", data)
-        r = admin.post("/environments", json={
-            "name": "probe", "interface": "jupyter", "default_gpus": 0,
-            "launch": {"local": {"command": ["/bin/sh", "-c", script], "ready": ""}}})
-        assert r.status_code == 201, r.text
-        alice = create_user(admin, d, "alice")
-        bob = create_user(admin, d, "bob")
-        sb = launch(bob.api, "b", env="probe", gpus=0)       # bob's home exists too
-        wait_state(bob.api, sb["id"], ["running"])
-        s = launch(alice.api, "a", env="probe", gpus=0)
-        wait_state(alice.api, s["id"], ["running"])
+@needs_sandbox
+def test_workspace_runs_as_its_user_in_a_sandbox(sandbox_hub):
+    admin, data = sandbox_hub.admin, sandbox_hub.data
+    script = PROBE.replace("$DATA_DIR", data)
+    r = admin.post("/environments", json={
+        "name": "probe", "interface": "jupyter", "default_gpus": 0,
+        "launch": {"local": {"command": ["/bin/sh", "-c", script], "ready": ""}}})
+    assert r.status_code == 201, r.text
+    alice = sandbox_hub.create_user("alice")
+    bob = sandbox_hub.create_user("bob")
+    sb = launch(bob.api, "b", env="probe", gpus=0)       # bob's home exists too
+    wait_state(bob.api, sb["id"], ["running"])
+    s = launch(alice.api, "a", env="probe", gpus=0)
+    wait_state(alice.api, s["id"], ["running"])
 
-        def log():
-            t = alice.api.get(f"/sessions/{s['id']}/logs").text
-            return t if "pid=" in t else None
-        out = wait_for(log, 20, 0.1, "the probe's output")
-        facts = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        assert facts["user"] == "gh-alice", out
-        assert facts["other-home"] == "hidden", out
-        assert facts["db"] == "hidden", out
-        assert facts["usr"] == "read-only", out
-        assert facts["home"] == "writable", out
-        assert facts["home-dir"] == "[]", out
-        assert int(facts["pid"]) <= 3, out          # its own PID namespace
-        # the file is in alice's persistent home on the host, owned by her account
-        path = os.path.join(data, "homes", "alice", "mine.txt")
-        assert open(path).read().strip() == "mine"
-        assert subprocess.run(["stat", "-c", "%U", path], capture_output=True,
-                              text=True).stdout.strip() == "gh-alice"
-        # a stop leaves no process of the account
-        for api, sid in ((alice.api, s["id"]), (bob.api, sb["id"])):
-            assert api.post(f"/sessions/{sid}/stop").status_code == 200
-            wait_state(api, sid, ["stopped"])
-        def none_left():
-            left = subprocess.run(["pgrep", "-u", "gh-alice"], capture_output=True, text=True)
-            return left.stdout.strip() == ""
-        wait_for(none_left, 5, 0.05, "no process of gh-alice")
-        admin.close()
-    finally:
-        shutil.rmtree(top, ignore_errors=True)
-        for acct in ("gh-alice", "gh-bob"):
-            subprocess.run(["pkill", "-9", "-u", acct], capture_output=True)
-            subprocess.run(["userdel", acct], capture_output=True)
+    def log():
+        t = alice.api.get(f"/sessions/{s['id']}/logs").text
+        return t if "pid=" in t else None
+    out = wait_for(log, 20, 0.1, "the probe's output")
+    facts = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert facts["user"] == "gh-alice", out
+    assert facts["other-home"] == "hidden", out
+    assert facts["db"] == "hidden", out
+    assert facts["usr"] == "read-only", out
+    assert facts["home"] == "writable", out
+    assert facts["home-dir"] == "[]", out
+    assert int(facts["pid"]) <= 3, out          # its own PID namespace
+    # the file is in alice's persistent home on the host, owned by her account
+    path = os.path.join(data, "homes", "alice", "mine.txt")
+    assert open(path).read().strip() == "mine"
+    assert subprocess.run(["stat", "-c", "%U", path], capture_output=True,
+                          text=True).stdout.strip() == "gh-alice"
+    # a stop leaves no process of the account
+    for api, sid in ((alice.api, s["id"]), (bob.api, sb["id"])):
+        assert api.post(f"/sessions/{sid}/stop").status_code == 200
+        wait_state(api, sid, ["stopped"])
+    def none_left():
+        left = subprocess.run(["pgrep", "-u", "gh-alice"], capture_output=True, text=True)
+        return left.stdout.strip() == ""
+    wait_for(none_left, 5, 0.05, "no process of gh-alice")

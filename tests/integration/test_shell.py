@@ -11,15 +11,13 @@ session's account inside the sandbox.
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 
 import pytest
 import websocket
 
-from conftest import ADMIN_TOKEN, Api, assert_error, create_user, launch, wait_state, wait_for
+from conftest import ADMIN_TOKEN, assert_error, cli_env, create_user, launch, needs_sandbox, wait_state, wait_for
 
 
 def connect(daemon, sid, token, tty=1, headers=()):
@@ -135,52 +133,34 @@ def test_client_that_leaves_hangs_the_shell_up(daemon, admin):
     assert ann.api.get(f"/sessions/{s['id']}").json()["state"] == "running"
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("bwrap") is None,
-                    reason="needs root (to create accounts) and bubblewrap")
-def test_shell_in_the_sandbox_runs_as_the_sessions_account(daemon_factory, tmp_path):
-    top = tempfile.mkdtemp(prefix="gh-shell-", dir="/tmp")
-    os.chmod(top, 0o755)
-    try:
-        cfg = tmp_path / "gpuhub.yaml"
-        cfg.write_text("runtime:\n  sandbox: true\n  accounts: dedicated\n")
-        data = os.path.join(top, "data")
-        d = daemon_factory(data_dir=data, extra_args=["--config", str(cfg)])
-        admin = Api(d, ADMIN_TOKEN)
-        ann = create_user(admin, d, "ann")
-        s = launch(ann.api, "box", env="jupyter-python", gpus=0)
-        wait_state(ann.api, s["id"], ["running"])
-        out, status = run(connect(d, s["id"], ann.token, tty=1),
-                          f"id -un; echo home=$HOME; ls -A /home | wc -l; "
-                          f"test -e {data}/gpuhub.db && echo db=visible || echo db=hidden; "
-                          f"touch /usr/x 2>/dev/null || echo usr=read-only; "
-                          f"grep -c gpuhub/s{s['id']} /proc/self/cgroup\nexit\n".encode(), eof=False)
-        text = out.decode(errors="replace")
-        assert "gh-ann" in text, text
-        assert "db=hidden" in text and "usr=read-only" in text, text
-        assert f"home={data}/homes/ann" in text, text
-        # in the workspace's cgroup (one line per v1 hierarchy, one on v2)
-        if any("gpuhub" in p for p in os.listdir("/sys/fs/cgroup")) or os.path.exists("/sys/fs/cgroup/memory/gpuhub"):
-            assert re.search(r"\r\n[1-9]\r\n", text), text
-        assert status == 0
-        assert ann.api.post(f"/sessions/{s['id']}/stop").status_code == 200
-        wait_state(ann.api, s["id"], ["stopped"])
-        admin.close()
-    finally:
-        subprocess.run(["userdel", "gh-ann"], capture_output=True)
-        shutil.rmtree(top, ignore_errors=True)
-
-
-def cli_env(daemon, token, home):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-    env.update(HOME=str(home), GPUHUB_URL=daemon.url, GPUHUB_TOKEN=token)
-    return env
+@needs_sandbox
+def test_shell_in_the_sandbox_runs_as_the_sessions_account(sandbox_hub):
+    d, data = sandbox_hub.daemon, sandbox_hub.data
+    ann = sandbox_hub.create_user("ann")
+    s = launch(ann.api, "box", env="jupyter-python", gpus=0)
+    wait_state(ann.api, s["id"], ["running"])
+    out, status = run(connect(d, s["id"], ann.token, tty=1),
+                      f"id -un; echo home=$HOME; ls -A /home | wc -l; "
+                      f"test -e {data}/gpuhub.db && echo db=visible || echo db=hidden; "
+                      f"touch /usr/x 2>/dev/null || echo usr=read-only; "
+                      f"grep -c gpuhub/s{s['id']} /proc/self/cgroup\nexit\n".encode(), eof=False)
+    text = out.decode(errors="replace")
+    assert "gh-ann" in text, text
+    assert "db=hidden" in text and "usr=read-only" in text, text
+    assert f"home={data}/homes/ann" in text, text
+    # in the workspace's cgroup (one line per v1 hierarchy, one on v2)
+    if any("gpuhub" in p for p in os.listdir("/sys/fs/cgroup")) or os.path.exists("/sys/fs/cgroup/memory/gpuhub"):
+        assert re.search(r"\r\n[1-9]\r\n", text), text
+    assert status == 0
+    assert ann.api.post(f"/sessions/{s['id']}/stop").status_code == 200
+    wait_state(ann.api, s["id"], ["stopped"])
 
 
 def test_cli_shell_script_and_terminal(daemon, admin, gpuhub_bin, tmp_path):
     ann = create_user(admin, daemon, "ann")
     s = launch(ann.api, "nb", env="jupyter-python", gpus=0.5)
     wait_state(ann.api, s["id"], ["running"])
-    env = cli_env(daemon, ann.token, tmp_path)
+    env = cli_env(tmp_path, daemon, ann.token)
 
     # piped: a script, no prompt, the remote status is the exit code
     p = subprocess.run([gpuhub_bin, "shell", "nb"], input=b"echo hi from $GPUHUB_SESSION_NAME\n"

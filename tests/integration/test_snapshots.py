@@ -8,7 +8,7 @@ import tarfile
 
 import pytest
 
-from conftest import assert_error, launch, wait_for, wait_state
+from conftest import assert_error, cli_env, launch, wait_for, wait_state
 
 
 def write_tree(root):
@@ -314,8 +314,7 @@ def test_snapshots_survive_restart(daemon, make_user):
 
 def run_cli(daemon, token, *args, home):
     import subprocess
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GPUHUB_")}
-    env.update(GPUHUB_URL=daemon.url, GPUHUB_TOKEN=token, HOME=str(home), NO_COLOR="1")
+    env = cli_env(home, daemon, token, NO_COLOR="1")
     p = subprocess.run([daemon.binary, *args], stdin=subprocess.DEVNULL, capture_output=True, env=env,
                        timeout=60)
     p.out, p.err = p.stdout.decode(), p.stderr.decode()

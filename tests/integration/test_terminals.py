@@ -7,14 +7,13 @@ reach the terminal.
 """
 
 import json
-import shutil
 import time
 
 import pytest
 import requests
 import websocket
 
-from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_state
+from conftest import ADMIN_TOKEN, Api, create_user, launch, needs_jupyter, wait_state
 
 try:
     import terminado  # noqa: F401
@@ -23,8 +22,7 @@ except ImportError:
     HAVE_TERMINADO = False
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("jupyter-server") is None,
-                       reason="Jupyter is not installed (scripts/install-deps installs it)"),
+    needs_jupyter,
     pytest.mark.skipif(not HAVE_TERMINADO,
                        reason="terminado is not installed (python3-terminado)"),
 ]

@@ -142,6 +142,23 @@ static int group_teardown(void **state)
 	return 0;
 }
 
+/* Where a test's workspace runs and logs: <base>/<name> and <base>/<name>.log. */
+typedef struct {
+	char work[300], logp[300];
+} paths_t;
+
+/* A spec for alice's session id, working in p's directory (filled for name). */
+static void spec_for(rt_spec_t *spec, paths_t *p, const char *name, int64_t id)
+{
+	snprintf(p->work, sizeof(p->work), "%s/%s", base, name);
+	snprintf(p->logp, sizeof(p->logp), "%s/%s.log", base, name);
+	memset(spec, 0, sizeof(*spec));
+	spec->session_id = id;
+	spec->user = "alice";
+	spec->workdir = p->work;
+	spec->log_path = p->logp;
+}
+
 static void test_account_name(void **state)
 {
 	char out[64];
@@ -188,16 +205,12 @@ static void test_default_mode(void **state)
 {
 	gh_rt_t *rt = *state;
 	const char *argv[] = {"/bin/sh", "-c", "echo started; sleep 300 & sleep 300", NULL};
-	rt_spec_t spec = {0};
-	char ref[160], err[256], work[300], logp[300];
+	rt_spec_t spec;
+	paths_t pp;
+	char ref[160], err[256];
 
-	snprintf(work, sizeof(work), "%s/plain", base);
-	snprintf(logp, sizeof(logp), "%s/plain.log", base);
-	spec.session_id = 900001;
-	spec.user = "alice";
+	spec_for(&spec, &pp, "plain", 900001);
 	spec.argv = argv;
-	spec.workdir = work;
-	spec.log_path = logp;
 	spec.env[0] = "GPUHUB_PORT=1";
 	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
 	assert_null(strchr(strchr(ref, ':') + 1, ':'));
@@ -229,16 +242,12 @@ static void test_no_zombies(void **state)
 	const char *quick[] = {"/bin/sh", "-c", "exit 3", NULL};
 	const char *slow[] = {"/bin/sleep", "300", NULL};
 	const char *missing[] = {"/nonexistent/gpuhub-no-such-command", NULL};
-	rt_spec_t spec = {0};
-	char ref[160], err[256], work[300], logp[300];
+	rt_spec_t spec;
+	paths_t pp;
+	char ref[160], err[256];
 	int pid;
 
-	snprintf(work, sizeof(work), "%s/zombies", base);
-	snprintf(logp, sizeof(logp), "%s/zombies.log", base);
-	spec.session_id = 900002;
-	spec.user = "alice";
-	spec.workdir = work;
-	spec.log_path = logp;
+	spec_for(&spec, &pp, "zombies", 900002);
 
 	spec.argv = quick;
 	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
@@ -285,17 +294,13 @@ static void test_exec(void **state)
 	const char *wargv[] = {"/bin/sh", "-c", "sleep 300", NULL};
 	const char *xargv[] = {"/bin/sh", "-c", "echo foo=$FOO; test -t 0 && echo tty || echo no-tty; read l; echo got=$l; exit 3",
 	                       NULL};
-	rt_spec_t spec = {0};
-	char ref[160], err[256], work[300], logp[300], out[512];
+	rt_spec_t spec;
+	paths_t pp;
+	char ref[160], err[256], out[512];
 	int fd, pid, st;
 
-	snprintf(work, sizeof(work), "%s/exec", base);
-	snprintf(logp, sizeof(logp), "%s/exec.log", base);
-	spec.session_id = 900002;
-	spec.user = "alice";
+	spec_for(&spec, &pp, "exec", 900002);
 	spec.argv = wargv;
-	spec.workdir = work;
-	spec.log_path = logp;
 	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
 
 	spec.argv = xargv;
@@ -343,18 +348,14 @@ static void test_usage(void **state)
 	const char *argv[] = {"/bin/sh", "-c",
 	                      "sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 300' & sleep 300",
 	                      NULL};
-	rt_spec_t spec = {0};
+	rt_spec_t spec;
+	paths_t pp;
 	rt_usage_t u1, u2;
-	char ref[160], err[256], work[300], logp[300];
+	char ref[160], err[256];
 	int tries;
 
-	snprintf(work, sizeof(work), "%s/usage", base);
-	snprintf(logp, sizeof(logp), "%s/usage.log", base);
-	spec.session_id = 900003;
-	spec.user = "alice";
+	spec_for(&spec, &pp, "usage", 900003);
 	spec.argv = argv;
-	spec.workdir = work;
-	spec.log_path = logp;
 	spec.env[0] = "GPUHUB_PORT=1";
 	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
 	for (tries = 0; tries < 50; tries++) {
@@ -542,19 +543,15 @@ static void test_cgroup_limits(void **state)
 {
 	gh_rt_t *rt = *state;
 	const char *argv[] = {"/bin/sh", "-c", "sleep 300 & sleep 300", NULL};
-	rt_spec_t spec = {0};
-	char ref[160], err[256], work[300], logp[300], dir[400], p[500], buf[256], *rel;
+	rt_spec_t spec;
+	paths_t pp;
+	char ref[160], err[256], dir[400], p[500], buf[256], *rel;
 	int v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0, i, found;
 
 	if (geteuid() != 0)
 		skip();
-	snprintf(work, sizeof(work), "%s/limited", base);
-	snprintf(logp, sizeof(logp), "%s/limited.log", base);
-	spec.session_id = 900042;
-	spec.user = "alice";
+	spec_for(&spec, &pp, "limited", 900042);
 	spec.argv = argv;
-	spec.workdir = work;
-	spec.log_path = logp;
 	spec.memory_mib = 128;
 	spec.cpu_milli = 250;
 	spec.max_pids = 32;

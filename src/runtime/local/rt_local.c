@@ -213,42 +213,94 @@ static int build_env(const rt_spec_t *spec, const rt_user_t *u, rt_strv_t *e)
 	return rc;
 }
 
+/*
+ * What a workspace and a command beside it both need before their child
+ * starts: the account to run as, with dirs the work and home directories
+ * (created, owned by the account), the environment and the command line
+ * (through bwrap with the sandbox). A sentence in errmsg on failure ("cannot
+ * prepare the <what>: ..."); av and ev are the caller's to free either way.
+ */
+static int prepare_command(const rt_spec_t *spec, int dirs, const char *what, rt_user_t *u, rt_strv_t *av,
+                           rt_strv_t *ev, char *errmsg, size_t errlen)
+{
+	int err, i;
+
+	if (spec->sandbox && !rt_sb_bwrap()) {
+		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
+		return GH_EUNSUPPORTED;
+	}
+	if ((err = rt_sb_user(spec, u, errmsg, errlen)) != 0)
+		return err;
+	if (dirs) {
+		if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
+			snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
+			return GH_EIO;
+		}
+		if ((err = rt_sb_prepare_dir(spec->workdir, 0700, u, errmsg, errlen)) != 0)
+			return err;
+		if (spec->home_dir && (u->set || spec->sandbox) &&
+		    (err = rt_sb_prepare_dir(spec->home_dir, 0700, u, errmsg, errlen)) != 0)
+			return err;
+	}
+	err = build_env(spec, u, ev);
+	if (err == 0 && spec->sandbox)
+		err = rt_sb_argv(spec, u, av);
+	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
+		err = rt_strv_add(av, spec->argv[i]);
+	if (err != 0)
+		snprintf(errmsg, errlen, "cannot prepare the %s: %s", what, gh_strerror(err));
+	return err;
+}
+
+/*
+ * What a child needs between fork/vfork and exec. Both the workspace
+ * (spawn(), vfork) and a command beside it (local_exec(), fork) start
+ * through child_exec().
+ */
 typedef struct {
 	char **argv, **envp;
 	const char *workdir;
 	const rt_user_t *u;
 	const rt_cg_join_t *join;
-	int logfd, errpipe;
+	int in;             /* stdin; -1: /dev/null */
+	int out;            /* stdout and stderr */
+	int tty;            /* `in` is a terminal: make it the controlling one */
+	int child_path;     /* look a bare command up in envp's PATH, not the hub's;
+	                     * sets environ, so only after fork(), never vfork() */
+	int errpipe;        /* -1, or where errno goes when setup or exec fails */
 } child_t;
 
 /*
- * Runs in the vfork()ed child, which shares the hub's memory until exec:
- * only plain system calls, nothing that writes the hub's globals. The
- * credentials go through raw system calls because glibc's setuid() and
- * friends would ask every thread of the hub to change its credentials too.
- * All signals arrive blocked (spawn() blocks them around vfork); handlers
- * the hub installed are reset before they are unblocked, so none of them
- * can run on the hub's memory here.
+ * Runs in the child until exec and never returns. After vfork() the child
+ * shares the hub's memory, so this uses only plain system calls and writes
+ * none of the hub's globals (child_path aside, see above). The credentials
+ * go through raw system calls because glibc's setuid() and friends would
+ * ask every thread of the hub to change its credentials too (after fork()
+ * the raw calls are just as right: the child has one thread). All signals
+ * arrive blocked (the caller blocks them around vfork/fork); every
+ * disposition is reset to the default before they are unblocked, so no
+ * handler of the hub can run here and the command starts as from a login.
+ * Exit status: 126 when the setup fails, 127 when exec does.
  */
 static void child_exec(const child_t *c)
 {
 	sigset_t none;
 	struct sigaction sa;
 	char num[16];
-	int i, n, pid, devnull;
+	int i, n, pid, in = c->in, code = 126;
 
 	for (i = 1; i < NSIG; i++) {
-		if (i == SIGKILL || i == SIGSTOP || sigaction(i, NULL, &sa) != 0)
+		if (i == SIGKILL || i == SIGSTOP || sigaction(i, NULL, &sa) != 0 || sa.sa_handler == SIG_DFL)
 			continue;
-		if (i == SIGPIPE || (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN)) {
-			memset(&sa, 0, sizeof(sa));
-			sa.sa_handler = SIG_DFL;
-			sigaction(i, &sa, NULL);
-		}
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(i, &sa, NULL);
 	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
+	if (c->tty)
+		ioctl(c->in, TIOCSCTTY, 0);
 	pid = (int)syscall(SYS_getpid);
 	for (n = (int)sizeof(num), num[--n] = '\0'; pid > 0 || n == (int)sizeof(num) - 1; pid /= 10)
 		num[--n] = (char)('0' + pid % 10);
@@ -256,11 +308,11 @@ static void child_exec(const child_t *c)
 		if (write(c->join->fd[i], num + n, strlen(num + n)) < 0) {
 			/* the cgroup vanished: run without it */
 		}
-	dup2(c->logfd, STDOUT_FILENO);
-	dup2(c->logfd, STDERR_FILENO);
-	devnull = open("/dev/null", O_RDONLY);
-	if (devnull >= 0)
-		dup2(devnull, STDIN_FILENO);
+	if (in < 0)
+		in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(c->out, STDOUT_FILENO) < 0 ||
+	    dup2(c->out, STDERR_FILENO) < 0)
+		goto fail;
 	if (c->u->set &&
 	    (syscall(SYS_setgroups, (size_t)c->u->ngroups, c->u->groups) != 0 ||
 	     syscall(SYS_setgid, c->u->gid) != 0 || syscall(SYS_setuid, c->u->uid) != 0 ||
@@ -268,18 +320,22 @@ static void child_exec(const child_t *c)
 		goto fail;
 	if (chdir(c->workdir) != 0)
 		goto fail;
-	if (strchr(c->argv[0], '/'))
+	code = 127;
+	if (strchr(c->argv[0], '/')) {
 		execve(c->argv[0], c->argv, c->envp);
-	else
+	} else {
+		if (c->child_path)
+			environ = c->envp;
 		execvpe(c->argv[0], c->argv, c->envp);
+	}
 fail:
-	{
+	if (c->errpipe >= 0) {
 		int e = errno;
 		if (write(c->errpipe, &e, sizeof(e)) < 0) {
 			/* parent sees EOF only */
 		}
 	}
-	_exit(127);
+	_exit(code);
 }
 
 /* Last line of the log, for error messages. */
@@ -385,7 +441,7 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 	pid_t pid = 0;
 	char state;
 	unsigned long long st;
-	int logfd = -1, err, i;
+	int logfd = -1, err;
 	int want_cg = spec->sandbox || spec->memory_mib > 0 || spec->cpu_milli > 0 || spec->max_pids > 0;
 
 	kids_reap(l, 0);
@@ -393,30 +449,8 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 		snprintf(errmsg, errlen, "incomplete workspace spec");
 		return GH_EINVAL;
 	}
-	if (spec->sandbox && !rt_sb_bwrap()) {
-		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
-		return GH_EUNSUPPORTED;
-	}
-	if ((err = rt_sb_user(spec, &u, errmsg, errlen)) != 0)
-		return err;
-	if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
-		snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
-		return GH_EIO;
-	}
-	if ((err = rt_sb_prepare_dir(spec->workdir, 0700, &u, errmsg, errlen)) != 0)
-		return err;
-	if (spec->home_dir && (u.set || spec->sandbox) &&
-	    (err = rt_sb_prepare_dir(spec->home_dir, 0700, &u, errmsg, errlen)) != 0)
-		return err;
-	err = build_env(spec, &u, &ev);
-	if (err == 0 && spec->sandbox)
-		err = rt_sb_argv(spec, &u, &av);
-	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
-		err = rt_strv_add(&av, spec->argv[i]);
-	if (err != 0) {
-		snprintf(errmsg, errlen, "cannot prepare the workspace command: %s", gh_strerror(err));
+	if ((err = prepare_command(spec, 1, "workspace command", &u, &av, &ev, errmsg, errlen)) != 0)
 		goto out;
-	}
 	logfd = open(spec->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0) {
 		snprintf(errmsg, errlen, "cannot open log %s: %s", spec->log_path, strerror(errno));
@@ -425,7 +459,8 @@ static int local_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t ref
 	}
 	if (want_cg && rt_cg_create(&l->cg, spec, cgrel, sizeof(cgrel), &join) != 0)
 		cgrel[0] = '\0';
-	c = (child_t){.argv = av.v, .envp = ev.v, .workdir = spec->workdir, .u = &u, .join = &join, .logfd = logfd};
+	c = (child_t){.argv = av.v, .envp = ev.v, .workdir = spec->workdir, .u = &u, .join = &join,
+	              .in = -1, .out = logfd};
 	if ((err = spawn(&c, &pid, errmsg, errlen)) != 0)
 		goto out;
 	kids_add(l, pid);
@@ -562,50 +597,6 @@ static int local_owns_pid(gh_rt_t *rt, const char *ref, int pid)
 
 /* --- exec: a command beside a running workspace (gpuhub shell) --- */
 
-typedef struct {
-	char **argv, **envp;
-	const char *workdir;
-	const rt_user_t *u;
-	const rt_cg_join_t *join;
-	int io, tty;
-} exec_child_t;
-
-/* Runs in the forked child: only async-signal-safe calls until exec. */
-static void exec_child(const exec_child_t *c)
-{
-	sigset_t none;
-	char num[16];
-	int i, n, pid;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setsid();
-	if (c->tty)
-		ioctl(c->io, TIOCSCTTY, 0);
-	pid = (int)getpid();
-	for (n = (int)sizeof(num), num[--n] = '\0'; pid > 0 || n == (int)sizeof(num) - 1; pid /= 10)
-		num[--n] = (char)('0' + pid % 10);
-	for (i = 0; i < c->join->n; i++)
-		if (write(c->join->fd[i], num + n, strlen(num + n)) < 0) {
-			/* the workspace's cgroup is gone: run without it */
-		}
-	if (dup2(c->io, STDIN_FILENO) < 0 || dup2(c->io, STDOUT_FILENO) < 0 || dup2(c->io, STDERR_FILENO) < 0)
-		_exit(126);
-	if (c->u->set && (setgroups((size_t)c->u->ngroups, c->u->groups) != 0 || setgid(c->u->gid) != 0 ||
-	                  setuid(c->u->uid) != 0 || getuid() != c->u->uid))
-		_exit(126);
-	if (chdir(c->workdir) != 0)
-		_exit(126);
-	for (i = 0; i < NSIG; i++)
-		signal(i, SIG_DFL);
-	execve(c->argv[0], c->argv, c->envp);
-	if (!strchr(c->argv[0], '/')) {
-		environ = c->envp;
-		execvp(c->argv[0], c->argv);
-	}
-	_exit(127);
-}
-
 static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fdout, int *pidout, char *errmsg,
                       size_t errlen)
 {
@@ -613,10 +604,11 @@ static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *
 	rt_user_t u;
 	rt_strv_t av = {0}, ev = {0};
 	rt_cg_join_t join = {.n = 0};
-	exec_child_t c;
+	child_t c;
+	sigset_t all, old;
 	char rel[128];
 	unsigned long long want;
-	int pid = 0, err, i, mine = -1, theirs = -1, sv[2];
+	int pid = 0, err, mine = -1, theirs = -1, sv[2];
 	pid_t child;
 
 	if (!spec->argv || !spec->argv[0] || !spec->workdir) {
@@ -628,33 +620,9 @@ static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *
 		snprintf(errmsg, errlen, "the workspace is not running");
 		return GH_ESTATE;
 	}
-	if (spec->sandbox && !rt_sb_bwrap()) {
-		snprintf(errmsg, errlen, "the sandbox needs bubblewrap (bwrap), which is not installed");
-		return GH_EUNSUPPORTED;
-	}
-	if ((err = rt_sb_user(spec, &u, errmsg, errlen)) != 0)
-		return err;
-	if (!ref) {
-		/* on its own: its directories may not exist yet */
-		if (mkdir(spec->workdir, 0700) != 0 && errno != EEXIST) {
-			snprintf(errmsg, errlen, "cannot create work directory %s: %s", spec->workdir, strerror(errno));
-			return GH_EIO;
-		}
-		if ((err = rt_sb_prepare_dir(spec->workdir, 0700, &u, errmsg, errlen)) != 0)
-			return err;
-		if (spec->home_dir && (u.set || spec->sandbox) &&
-		    (err = rt_sb_prepare_dir(spec->home_dir, 0700, &u, errmsg, errlen)) != 0)
-			return err;
-	}
-	err = build_env(spec, &u, &ev);
-	if (err == 0 && spec->sandbox)
-		err = rt_sb_argv(spec, &u, &av);
-	for (i = 0; err == 0 && !spec->sandbox && spec->argv[i]; i++)
-		err = rt_strv_add(&av, spec->argv[i]);
-	if (err != 0) {
-		snprintf(errmsg, errlen, "cannot prepare the command: %s", gh_strerror(err));
+	/* on its own (no ref), its directories may not exist yet */
+	if ((err = prepare_command(spec, !ref, "command", &u, &av, &ev, errmsg, errlen)) != 0)
 		goto out;
-	}
 	if (spec->tty) {
 		struct winsize ws = {.ws_row = 24, .ws_col = 80};
 		if (openpty(&mine, &theirs, NULL, NULL, &ws) != 0) {
@@ -675,16 +643,19 @@ static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *
 	}
 	if (rel[0])
 		rt_cg_join_open(&l->cg, rel, &join);
-	c = (exec_child_t){.argv = av.v, .envp = ev.v, .workdir = spec->workdir, .u = &u, .join = &join,
-	                   .io = theirs, .tty = spec->tty};
+	c = (child_t){.argv = av.v, .envp = ev.v, .workdir = spec->workdir, .u = &u, .join = &join,
+	              .in = theirs, .out = theirs, .tty = spec->tty, .child_path = 1, .errpipe = -1};
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	child = fork();
+	if (child == 0)
+		child_exec(&c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (child < 0) {
 		snprintf(errmsg, errlen, "fork: %s", strerror(errno));
 		err = GH_EIO;
 		goto out;
 	}
-	if (child == 0)
-		exec_child(&c);
 	*pidout = (int)child;
 	*fdout = mine;
 	mine = -1;
