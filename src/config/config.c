@@ -70,7 +70,7 @@ typedef struct {
 } cfg_alerts_t;
 typedef struct {
 	char *poll_interval_s, *gpu_idle_s, *gpu_util_percent, *cpu_percent, *full_idle_s, *max_lifetime_s,
-	     *warn_s, *notify_command, *notify_url;
+	     *warn_s, *notify_command, *notify_url, *checkpoint, *criu, *cuda_checkpoint;
 } cfg_idle_t;
 
 typedef struct {
@@ -207,6 +207,9 @@ static const cyaml_schema_field_t cfg_idle_fields[] = {
 	CFG_LEAF("warn_s", cfg_idle_t, warn_s, CYAML_UNLIMITED),
 	CFG_LEAF("notify_command", cfg_idle_t, notify_command, CFG_LEN(idle_notify_command)),
 	CFG_LEAF("notify_url", cfg_idle_t, notify_url, CFG_LEN(idle_notify_url)),
+	CFG_LEAF("checkpoint", cfg_idle_t, checkpoint, CFG_LEN(idle_checkpoint)),
+	CFG_LEAF("criu", cfg_idle_t, criu, CFG_LEN(idle_criu)),
+	CFG_LEAF("cuda_checkpoint", cfg_idle_t, cuda_checkpoint, CFG_LEN(idle_cuda_checkpoint)),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t cfg_top_fields[] = {
@@ -327,6 +330,10 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("idle.notify_command", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, notify_command, idle_notify_command,
 		0, 0, 1),
 	CFG_KEY("idle.notify_url", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, notify_url, idle_notify_url, 0, 0, 1),
+	CFG_KEY("idle.checkpoint", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, checkpoint, idle_checkpoint, 0, 0, 0),
+	CFG_KEY("idle.criu", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, criu, idle_criu, 0, 0, 0),
+	CFG_KEY("idle.cuda_checkpoint", CFG_TEXT, CFG_S_IDLE, cfg_idle_t, cuda_checkpoint, idle_cuda_checkpoint,
+		0, 0, 0),
 };
 const size_t cfg_nkeys = sizeof cfg_keys / sizeof cfg_keys[0];
 
@@ -417,13 +424,7 @@ void config_defaults(gh_config_t *cfg)
 	cfg->usage_interval_s = 60;
 	cfg->usage_retention_days = 400;
 	config_alert_defaults(cfg);
-	cfg->idle_poll_s = 10;
-	cfg->idle_gpu_idle_s = 1800;
-	cfg->idle_gpu_util_pct = 5;
-	cfg->idle_cpu_pct = 20;
-	cfg->idle_full_idle_s = 3600;
-	cfg->idle_max_lifetime_s = 0;
-	cfg->idle_warn_s = 300;
+	config_idle_defaults(cfg);
 }
 
 /* ---- one load ------------------------------------------------------ */
@@ -666,7 +667,7 @@ static int cfg_sim_spec_ok(const char *s)
 	return 1;
 }
 
-static int cfg_url_ok(const char *u)
+int cfg_url_ok(const char *u)
 {
 	const char *rest;
 
@@ -727,10 +728,6 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 		return cfg_bad(errmsg, errlen,
 			       "public_url: '%s' is not an http:// or https:// URL with a host",
 			       cfg->public_url);
-	if (cfg->idle_notify_url[0] && !cfg_url_ok(cfg->idle_notify_url))
-		return cfg_bad(errmsg, errlen,
-			       "idle.notify_url: '%s' is not an http:// or https:// URL with a host",
-			       cfg->idle_notify_url);
 	if (!cfg_one_of(cfg->log_format, formats))
 		return cfg_bad(errmsg, errlen, "log.format: '%s' is not text or json", cfg->log_format);
 	if (!cfg_one_of(cfg->log_level, levels))
@@ -770,7 +767,7 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	if (cfg->metrics_token_file[0] && access(cfg->metrics_token_file, R_OK) != 0)
 		return cfg_bad(errmsg, errlen, "metrics.token_file: cannot read '%s': %s",
 			       cfg->metrics_token_file, strerror(errno));
-	if (config_alert_validate(cfg, errmsg, errlen))
+	if (config_alert_validate(cfg, errmsg, errlen) || config_idle_validate(cfg, errmsg, errlen))
 		return GH_ECONFIG;
 	return cfg_ranges_ok(cfg, errmsg, errlen);
 }

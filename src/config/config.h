@@ -51,6 +51,9 @@
  *   idle.warn_s               idle_warn_s       300 (warning before any action)
  *   idle.notify_command       idle_notify_command "" (run on a warning; see docs/idle.md)
  *   idle.notify_url           idle_notify_url   "" (POSTed a JSON warning)
+ *   idle.checkpoint           idle_checkpoint   auto (process checkpoint on suspend when criu check passes; off)
+ *   idle.criu                 idle_criu         criu (command name or absolute path)
+ *   idle.cuda_checkpoint      idle_cuda_checkpoint cuda-checkpoint
  *
  * Reloadable on SIGHUP: log.*, auth.*, http.max_body_bytes,
  * sessions.max_per_user, sched.*, snapshots.*, metrics.*, usage.*, idle.*. The rest needs a restart (config_diff_restart()).
@@ -136,6 +139,9 @@ typedef struct {
 	int idle_warn_s;
 	char idle_notify_command[CONFIG_STR];
 	char idle_notify_url[CONFIG_STR];
+	char idle_checkpoint[8];         /* "auto" or "off" */
+	char idle_criu[CONFIG_STR];
+	char idle_cuda_checkpoint[CONFIG_STR];
 } gh_config_t;
 
 /* Built-in defaults. data_dir: $GPUHUB_DATA_DIR, else /var/lib/gpuhub for

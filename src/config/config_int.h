@@ -94,6 +94,17 @@ void config_alert_defaults(gh_config_t *cfg);
  * 0 or GH_ECONFIG with "alerts.KEY: why" in errmsg. */
 int config_alert_validate(const gh_config_t *cfg, char *errmsg, size_t errlen);
 
+/* ---- config_idle.c ---- */
+
+/* Defaults of the idle.* keys. */
+void config_idle_defaults(gh_config_t *cfg);
+/* Checks what ranges cannot: notify_url, checkpoint, the tool names.
+ * 0 or GH_ECONFIG with "idle.KEY: why" in errmsg. */
+int config_idle_validate(const gh_config_t *cfg, char *errmsg, size_t errlen);
+
+/* 1 when u is an http:// or https:// URL with a host (config.c). */
+int cfg_url_ok(const char *u);
+
 /* Writes the message into errmsg (may be NULL) and returns GH_ECONFIG. */
 int cfg_bad(char *errmsg, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

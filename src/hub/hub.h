@@ -28,6 +28,7 @@ typedef struct hub hub_t;
 
 #define HUB_WHY 256
 #define HUB_KCLAIMS_MAX 16
+#define HUB_CKPT_GPUS 16
 
 typedef struct {
 	gh_session_t s;
@@ -57,6 +58,13 @@ typedef struct {
 	int suspend_pending;             /* open notebooks are being read before stopping */
 	int resuming;                    /* woken: reopen its notebooks once ready */
 	int reopen_pending;              /* a worker reopens them */
+	int ckpt;                        /* a process checkpoint of its suspend exists (hub_ckpt.c) */
+	int ckpt_gpus[HUB_CKPT_GPUS];    /* GPU indices it held when it was taken */
+	int n_ckpt_gpus;
+	int ckpt_gpu_pids[HUB_CKPT_GPUS];/* its processes that were on those GPUs */
+	int n_ckpt_gpu_pids;
+	char ckpt_ref[GH_TEXT_MAX];      /* runtime handle at the dump (its cgroup part is kept) */
+	int ckpt_restored;               /* resumed from the checkpoint: memory was kept */
 	/* GPUs that follow the kernel (hub_kgpu.c) */
 	int kmode;                       /* 0 unknown, 1 GPUs for the session, 2 for its kernels */
 	int kclaims[HUB_KCLAIMS_MAX];    /* pids of kernel launchers holding or awaiting its GPUs */

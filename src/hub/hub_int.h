@@ -157,6 +157,10 @@ void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, co
 /* hub_suspend.c */
 /* Moves a suspending session whose processes are gone to suspended. */
 void hub_suspend_finish(hub_t *hub, hub_session_t *hs);
+/* A starting session with a checkpoint: restores it on a worker when its
+ * GPUs are the ones it had (1: the restore took over the start), else
+ * says why not and drops it (0: start it fresh). */
+int hub_ckpt_resume_start(hub_t *hub, hub_session_t *hs);
 /* Reopens the notebooks of a woken session once it runs (every tick). */
 void hub_resume_work(hub_t *hub, hub_session_t *hs);
 /* After loading: sessions with a suspend record that are waking again. */

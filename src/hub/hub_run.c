@@ -75,6 +75,8 @@ static void start_workspace(hub_t *hub, hub_session_t *hs)
 	start_job_t *job;
 	char why[HUB_WHY];
 
+	if (hs->ckpt && hub_ckpt_resume_start(hub, hs))
+		return; /* restored from its checkpoint instead (hub_suspend.c) */
 	job = calloc(1, sizeof(*job));
 	if (!job)
 		return; /* retried at the next tick */
