@@ -414,6 +414,12 @@ static void test_validate(void **state)
 	EXPECT_INVALID(strcpy(c.log_level, "verbose"), "log.level");
 	EXPECT_INVALID(strcpy(c.log_level, "INFO"), "log.level");
 	EXPECT_VALID(strcpy(c.log_level, "error"));
+	EXPECT_INVALID(strcpy(c.idle_checkpoint, "on"), "idle.checkpoint");
+	EXPECT_VALID(strcpy(c.idle_checkpoint, "off"));
+	EXPECT_INVALID(strcpy(c.idle_criu, ""), "idle.criu");
+	EXPECT_INVALID(strcpy(c.idle_criu, "sbin/criu"), "idle.criu");
+	EXPECT_VALID(strcpy(c.idle_criu, "/usr/sbin/criu"));
+	EXPECT_INVALID(strcpy(c.idle_cuda_checkpoint, "cuda checkpoint"), "idle.cuda_checkpoint");
 
 	EXPECT_VALID(strcpy(c.gpus, "nvml"));
 	EXPECT_VALID(strcpy(c.gpus, "sim:1"));
