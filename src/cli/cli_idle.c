@@ -42,7 +42,8 @@ static int each(cli_ctx_t *c, const cli_args_t *a, const char *action)
 				fprintf(c->out, ".\nIts GPUs are given back once it has stopped; files and the list of open "
 				                "notebooks are kept. Wake it with 'gpuhub resume %s'.\n", a->pos[i]);
 			else
-				fprintf(c->out, ".\nOpen notebooks come back with fresh kernels (kernel memory is not kept). "
+				fprintf(c->out, ".\nOpen notebooks come back with fresh kernels (kernel memory is not kept), "
+				                "unless the hub restores a checkpoint of its processes on the same GPUs. "
 				                "Follow it with 'gpuhub events %s --follow'.\n", a->pos[i]);
 		}
 		cli_resp_free(&r);
