@@ -211,6 +211,8 @@ int hub_ckpt_same_gpus(const int *had, int n_had, const int *now, int n_now)
 
 	if (n_had != n_now || n_had < 0 || n_had > 64)
 		return 0;
+	if (n_had == 0)
+		return 1; /* no GPUs then, none now */
 	memcpy(a, had, sizeof(int) * (size_t)n_had);
 	memcpy(b, now, sizeof(int) * (size_t)n_now);
 	qsort(a, (size_t)n_had, sizeof(int), cmp_int);
