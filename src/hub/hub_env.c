@@ -266,6 +266,8 @@ int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out)
 	out->memory_mib = json_is_integer(v) ? json_integer_value(v) : 8192;
 	v = json_object_get(o, "interface");
 	gh_strlcpy(out->interface, json_is_string(v) ? json_string_value(v) : "jupyter", sizeof(out->interface));
+	v = json_object_get(o, "gpu_mode");
+	out->gpu_kernel = json_is_string(v) && strcmp(json_string_value(v), "kernel") == 0;
 	v = json_object_get(json_object_get(json_object_get(o, "launch"), runtime), "ready");
 	if (json_is_string(v)) {
 		/* "" = ready when the process runs; else a path below the session URL */

@@ -43,12 +43,12 @@ extern const char gh_kernel_launcher_start[], gh_kernel_launcher_end[];
 
 int hub_kgpu_mode(hub_t *hub, hub_session_t *hs)
 {
+	/* the mode the session started with stays its mode (the spec is
+	 * parsed once per environment: hub_env_spec) */
 	if (!hs->kmode) {
 		const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
-		json_t *o = e ? json_loads(e->spec, 0, NULL) : NULL;
-		const char *m = json_string_value(json_object_get(o, "gpu_mode"));
-		hs->kmode = m && strcmp(m, "kernel") == 0 ? 2 : 1;
-		json_decref(o);
+		const hub_env_info_t *info = e ? hub_env_spec(hub, e) : NULL;
+		hs->kmode = info && info->gpu_kernel ? 2 : 1;
 	}
 	return hs->kmode;
 }
