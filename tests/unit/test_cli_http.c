@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/cli_int.h"
 #include "common/err.h"
+#include "test_cli_fx.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -163,42 +164,7 @@ static void server_stop(struct server *s)
 		free(s->resp[i]);
 }
 
-/* ---- running the client ------------------------------------------------ */
-
-struct run {
-	int rc;
-	char *out, *err;
-	size_t outlen, errlen;
-};
-
-static struct run run_cli(const char *first, ...)
-{
-	char *argv[32];
-	int argc = 0;
-	va_list ap;
-	struct run r;
-	FILE *o, *e;
-
-	memset(&r, 0, sizeof(r));
-	argv[argc++] = (char *)"gpuhub";
-	va_start(ap, first);
-	for (const char *s = first; s; s = va_arg(ap, const char *))
-		argv[argc++] = (char *)s;
-	va_end(ap);
-	argv[argc] = NULL;
-	o = open_memstream(&r.out, &r.outlen);
-	e = open_memstream(&r.err, &r.errlen);
-	r.rc = cli_run(argc, argv, o, e);
-	fclose(o);
-	fclose(e);
-	return r;
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
+/* ---- running the client: run_cli() (test_cli_fx.h) ---------------------- */
 
 static char tmpdir[256];
 
