@@ -116,8 +116,8 @@ json_t *api_gpu_json(hub_t *hub, const hub_gpu_t *g, const gh_user_t *viewer)
 	json_t *allocs = json_array(), *o, *fault = json_null();
 	int admin = viewer->role == GH_ROLE_ADMIN;
 
-	for (int i = 0; i < hub_session_count(hub); i++) {
-		const hub_session_t *hs = hub_session_at(hub, i);
+	for (int j = 0; j < hub_live_count(hub); j++) { /* ended ones hold none */
+		const hub_session_t *hs = hub_live_at(hub, j);
 		for (int k = 0; k < hs->n_allocs; k++) {
 			const gh_alloc_t *a = &hs->allocs[k];
 			json_t *ao;

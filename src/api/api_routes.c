@@ -288,7 +288,7 @@ static void h_session_list(api_req_t *r)
 	const char **page;
 	char *buf;
 	size_t len = 0, off;
-	int i, total = 0, npage = 0, admin = r->user->role == GH_ROLE_ADMIN;
+	int i, total = 0, npage = 0, admin = r->user->role == GH_ROLE_ADMIN, live;
 
 	if (query_int(r, "limit", 1, 1000, &limit) < 0 || query_int(r, "offset", 0, 1000000000, &offset) < 0)
 		return;
@@ -321,8 +321,10 @@ static void h_session_list(api_req_t *r)
 	}
 	/* pass 1: pick the page; pass 2: one buffer, no JSON tree */
 	page = h2o_mem_alloc_pool(&r->req->pool, sizeof(*page) * (size_t)limit);
-	for (i = 0; i < hub_session_count(r->hub); i++) {
-		const hub_session_t *hs = hub_session_at(r->hub, i);
+	/* a live state is looked up among the live sessions only */
+	live = state[0] && st != GH_SESS_STOPPED && st != GH_SESS_FAILED;
+	for (i = 0; i < (live ? hub_live_count(r->hub) : hub_session_count(r->hub)); i++) {
+		const hub_session_t *hs = live ? hub_live_at(r->hub, i) : hub_session_at(r->hub, i);
 		if (filter_user && hs->s.user_id != filter_user->id)
 			continue;
 		if (state[0] && hs->s.state != st)

@@ -267,6 +267,7 @@ void hub_close(hub_t *hub)
 		free(hub->sessions[i].view);
 	}
 	free(hub->sessions);
+	hub_index_free(hub);
 	free(hub->group_idle);
 	free(hub->users);
 	free(hub->tokens);

@@ -171,6 +171,10 @@ int hub_env_available(const hub_t *hub, const gh_env_t *e, const char **why);
 /* --- sessions --- */
 int hub_session_count(const hub_t *hub);
 const hub_session_t *hub_session_at(const hub_t *hub, int i);
+/* The sessions not stopped and not failed (queued … stopping, suspended),
+ * in id order: j in [0, hub_live_count()). hub_index.c */
+int hub_live_count(const hub_t *hub);
+const hub_session_t *hub_live_at(const hub_t *hub, int j);
 const hub_session_t *hub_session_get(const hub_t *hub, int64_t id);
 int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req,
                        const hub_session_t **out, char *why, size_t whylen);

@@ -217,8 +217,8 @@ void hub_gpu_quarantine(hub_t *hub, int index, int xid)
 		hub_emit_data(hub, 0, "gpu.quarantined", data, "GPU %d (%s) quarantined after XID %d", index,
 		              g->info.uuid, xid);
 	}
-	for (int i = 0; i < hub->n_sessions; i++) {
-		const hub_session_t *hs = &hub->sessions[i];
+	for (int j = 0; j < hub->n_live; j++) {
+		const hub_session_t *hs = hub_live_at(hub, j);
 		for (int k = 0; k < hs->n_allocs; k++) {
 			if (hs->allocs[k].gpu_index != index)
 				continue;
@@ -357,8 +357,8 @@ static void holders(const hub_t *hub, int index, char *out, size_t outlen)
 {
 	size_t l = 0;
 	out[0] = '\0';
-	for (int i = 0; i < hub->n_sessions && l + 1 < outlen; i++) {
-		const hub_session_t *hs = &hub->sessions[i];
+	for (int j = 0; j < hub->n_live && l + 1 < outlen; j++) {
+		const hub_session_t *hs = hub_live_at(hub, j);
 		for (int k = 0; k < hs->n_allocs; k++) {
 			if (hs->allocs[k].gpu_index == index) {
 				const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
@@ -539,8 +539,8 @@ static void rules_queue(hub_t *hub, int64_t now)
 
 	if (c->alert_queue_wait_s <= 0)
 		return;
-	for (int i = 0; i < hub->n_sessions; i++) {
-		const hub_session_t *hs = &hub->sessions[i];
+	for (int j = 0; j < hub->n_live; j++) {
+		const hub_session_t *hs = hub_live_at(hub, j);
 		const gh_user_t *u;
 		int64_t waited = now - hs->s.updated_at; /* updated_at moves on transitions only */
 		if (hs->s.state != GH_SESS_QUEUED || waited < (int64_t)c->alert_queue_wait_s * 1000)

@@ -453,8 +453,13 @@ static void decide(hub_t *hub, hub_session_t *hs, int64_t now)
 
 void hub_idle_tick(hub_t *hub, int64_t now)
 {
-	for (int i = 0; i < hub->n_sessions; i++) {
-		hub_session_t *hs = &hub->sessions[i];
+	int n;
+	int64_t *ids = hub_live_ids(hub, &n); /* sessions suspend on the way */
+
+	for (int j = 0; j < n; j++) {
+		hub_session_t *hs = hub_session_mut(hub, ids[j]);
+		if (!hs)
+			continue;
 		hub_kgpu_tick(hub, hs);
 		if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED) {
 			hs->running_since = 0;
@@ -481,4 +486,5 @@ void hub_idle_tick(hub_t *hub, int64_t now)
 			decide(hub, hs, now);
 		}
 	}
+	free(ids);
 }

@@ -6,7 +6,8 @@
  *   users      | id          | linear by name, binary search by id
  *   tokens     | id          | linear by SHA-256 (constant-time compare)
  *   envs       | id          | linear by name (a catalog is small)
- *   sessions   | id          | binary search by id
+ *   sessions   | id          | binary search by id; by (user, name) and
+ *              |             | the live ones through hub_index.c
  *   gpus       | index       | direct
  *
  * Ids grow monotonically, so appending keeps every array sorted by id.
@@ -55,6 +56,10 @@ struct hub {
 	int n_envs, cap_envs;
 	hub_session_t *sessions;
 	int n_sessions, cap_sessions;
+	int64_t *live;                       /* ids of sessions not ended, ascending (hub_index.c) */
+	int n_live, cap_live;
+	int64_t *names;                      /* ids hashed by (user, name); 0 = empty */
+	size_t names_cap;                    /* a power of two, >= 2 x sessions */
 	hub_gpu_t *gpus;
 	int n_gpus;
 
@@ -288,5 +293,18 @@ void hub_ws_base(const hub_t *hub, const hub_session_t *hs, char *base, size_t b
                  size_t authlen);
 long hub_ws_request(const char *url, const char *auth, const char *post, long timeout_ms, size_t max_body,
                     json_t **out);
+
+
+/* hub_index.c: the live sessions and the (user, name) table. Reserve where
+ * the sessions array grows (then nothing else allocates); add after a
+ * session is appended, state after a transition, remove before removal. */
+int hub_index_reserve(hub_t *hub, int n);
+void hub_index_add(hub_t *hub, const hub_session_t *hs);
+void hub_index_state(hub_t *hub, const hub_session_t *hs, gh_sess_state_t from);
+void hub_index_remove(hub_t *hub, const hub_session_t *hs);
+void hub_index_free(hub_t *hub);
+hub_session_t *hub_live_mut(hub_t *hub, int j);
+/* A copy of the live ids (free it) for loops that change states. */
+int64_t *hub_live_ids(const hub_t *hub, int *n);
 
 #endif

@@ -123,8 +123,8 @@ const char *hub_session_class(const hub_t *hub, const hub_session_t *hs)
 /* The session allocated on gpu whose workspace owns pid, or NULL. */
 static hub_session_t *owner_on(hub_t *hub, int gpu, int pid)
 {
-	for (int i = 0; i < hub->n_sessions; i++) {
-		hub_session_t *hs = &hub->sessions[i];
+	for (int j = 0; j < hub->n_live; j++) {
+		hub_session_t *hs = hub_live_mut(hub, j);
 		if (hs->n_allocs == 0 || !hs->s.runtime_ref[0])
 			continue;
 		for (int k = 0; k < hs->n_allocs; k++)
@@ -139,9 +139,10 @@ void hub_gpu_attribute(hub_t *hub)
 	gh_gpu_proc_t procs[ATTR_PROCS];
 	int i, k, n;
 
-	for (i = 0; i < hub->n_sessions; i++) {
-		hub->sessions[i].attr_util_pct = -1;
-		hub->sessions[i].attr_mem_mib = 0;
+	for (i = 0; i < hub->n_live; i++) {
+		hub_session_t *hs = hub_live_mut(hub, i);
+		hs->attr_util_pct = -1;
+		hs->attr_mem_mib = 0;
 	}
 	for (i = 0; i < hub->n_gpus; i++) {
 		const hub_gpu_t *g = &hub->gpus[i];
@@ -149,8 +150,8 @@ void hub_gpu_attribute(hub_t *hub)
 			continue;
 		if (g->tel.util_pct == 0 && g->tel.memory_used_mib == 0) {
 			/* an idle device: everyone on it is idle, no need to ask */
-			for (k = 0; k < hub->n_sessions; k++) {
-				hub_session_t *hs = &hub->sessions[k];
+			for (k = 0; k < hub->n_live; k++) {
+				hub_session_t *hs = hub_live_mut(hub, k);
 				for (int a = 0; a < hs->n_allocs; a++)
 					if (hs->allocs[a].gpu_index == i && hs->attr_util_pct < 0)
 						hs->attr_util_pct = 0;

@@ -273,8 +273,8 @@ static void mps_done(void *ctx, void *vjob)
 /* 1 when an active session holds a fraction of GPU g. */
 static int wanted(const hub_t *hub, int g)
 {
-	for (int i = 0; i < hub->n_sessions; i++) {
-		const hub_session_t *hs = &hub->sessions[i];
+	for (int j = 0; j < hub->n_live; j++) {
+		const hub_session_t *hs = hub_live_at(hub, j);
 		if (!gh_sess_state_active(hs->s.state) || hs->n_allocs != 1)
 			continue;
 		if (hs->allocs[0].gpu_index == g && hs->allocs[0].milli < 1000)

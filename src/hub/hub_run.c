@@ -259,8 +259,13 @@ static void stop_progress(hub_t *hub, hub_session_t *hs, int64_t now)
 
 void hub_sessions_work(hub_t *hub, int64_t now)
 {
-	for (int i = 0; i < hub->n_sessions; i++) {
-		hub_session_t *hs = &hub->sessions[i];
+	int n;
+	int64_t *ids = hub_live_ids(hub, &n); /* states change on the way */
+
+	for (int j = 0; j < n; j++) {
+		hub_session_t *hs = hub_session_mut(hub, ids[j]);
+		if (!hs)
+			continue;
 		switch (hs->s.state) {
 		case GH_SESS_STARTING:
 			starting_work(hub, hs, now);
@@ -279,6 +284,7 @@ void hub_sessions_work(hub_t *hub, int64_t now)
 			break;
 		}
 	}
+	free(ids);
 }
 
 void hub_reconcile(hub_t *hub)

@@ -131,17 +131,18 @@ static int build_pass(hub_t *hub, pass_t *p)
 	place_workload_init(&p->workload);
 	if ((rc = build_cluster(hub, &p->cluster)))
 		return rc;
-	for (i = 0; i < hub->n_sessions; i++)
-		nslots += hub->sessions[i].n_allocs;
-	p->run = calloc((size_t)hub->n_sessions + 1, sizeof(*p->run));
+	/* ended sessions hold no GPUs and want none: the live ones only */
+	for (i = 0; i < hub->n_live; i++)
+		nslots += hub_live_at(hub, i)->n_allocs;
+	p->run = calloc((size_t)hub->n_live + 1, sizeof(*p->run));
 	p->slots = calloc((size_t)nslots + 1, sizeof(*p->slots));
-	p->queue = calloc((size_t)hub->n_sessions + 1, sizeof(*p->queue));
-	p->queued = calloc((size_t)hub->n_sessions + 1, sizeof(*p->queued));
+	p->queue = calloc((size_t)hub->n_live + 1, sizeof(*p->queue));
+	p->queued = calloc((size_t)hub->n_live + 1, sizeof(*p->queued));
 	if (!p->run || !p->slots || !p->queue || !p->queued)
 		return GH_ENOMEM;
 	nslots = 0;
-	for (i = 0; i < hub->n_sessions; i++) {
-		hub_session_t *hs = &hub->sessions[i];
+	for (i = 0; i < hub->n_live; i++) {
+		hub_session_t *hs = hub_live_mut(hub, i);
 		const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
 		if (hs->n_allocs > 0) {
 			sched_running_t *r = &p->run[p->nrun++];
@@ -179,23 +180,32 @@ static int build_pass(hub_t *hub, pass_t *p)
 	}
 	/* the target workload fgd/gpuhub placement measures fragmentation
 	 * against: the GPU shapes of the sessions now queued or running */
-	for (i = 0; i < hub->n_sessions; i++) {
+	for (i = 0; i < hub->n_live; i++) {
+		const hub_session_t *hs = hub_live_at(hub, i);
 		sched_req_t tmp;
-		if (hub->sessions[i].s.gpu_milli <= 0 || !gh_sess_state_active(hub->sessions[i].s.state))
+		if (hs->s.gpu_milli <= 0 || !gh_sess_state_active(hs->s.state))
 			continue;
 		sched_req_init(&tmp);
-		if (sched_req_set_gpu_milli(&tmp, hub->sessions[i].s.gpu_milli) == 0)
+		if (sched_req_set_gpu_milli(&tmp, hs->s.gpu_milli) == 0)
 			place_workload_add(&p->workload, &p->cluster, &tmp.shape, 1.0);
 	}
 	place_workload_finish(&p->workload, 1.0);
 	return sched_cluster_take_running(&p->cluster, p->run, p->nrun);
 }
 
+/* p->queued follows the live index, so it is in id order */
 static hub_session_t *queued_by_id(pass_t *p, int64_t id)
 {
-	for (int i = 0; i < p->nqueue; i++)
-		if (p->queued[i]->s.id == id)
-			return p->queued[i];
+	int lo = 0, hi = p->nqueue - 1;
+	while (lo <= hi) {
+		int mid = (lo + hi) / 2;
+		if (p->queued[mid]->s.id == id)
+			return p->queued[mid];
+		if (p->queued[mid]->s.id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
 	return NULL;
 }
 

@@ -78,14 +78,6 @@ const hub_session_t *hub_session_get(const hub_t *hub, int64_t id)
 	return i < 0 ? NULL : &hub->sessions[i];
 }
 
-const hub_session_t *hub_session_find(const hub_t *hub, int64_t user_id, const char *name)
-{
-	for (int i = 0; i < hub->n_sessions; i++)
-		if (hub->sessions[i].s.user_id == user_id && strcmp(hub->sessions[i].s.name, name) == 0)
-			return &hub->sessions[i];
-	return NULL;
-}
-
 void hub_session_activity(hub_t *hub, int64_t id, int64_t now_ms)
 {
 	hub_session_t *hs = hub_session_mut(hub, id);
@@ -136,7 +128,8 @@ static int on_session(void *ctx, const gh_session_t *s)
 {
 	hub_t *hub = ctx;
 	hub_session_t *hs;
-	if (gh_grow((void **)&hub->sessions, &hub->cap_sessions, hub->n_sessions + 1, sizeof(*hs)))
+	if (gh_grow((void **)&hub->sessions, &hub->cap_sessions, hub->n_sessions + 1, sizeof(*hs)) ||
+	    hub_index_reserve(hub, hub->cap_sessions))
 		return GH_ENOMEM;
 	hs = &hub->sessions[hub->n_sessions++];
 	memset(hs, 0, sizeof(*hs));
@@ -146,6 +139,7 @@ static int on_session(void *ctx, const gh_session_t *s)
 	hs->attr_util_pct = -1;
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s->env_name);
+	hub_index_add(hub, hs);
 	return 0;
 }
 
@@ -223,7 +217,13 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 		return rc;
 	if (hs->s.state != to)
 		metrics_session_transition(hub->metrics, to);
-	hs->s = s;
+	{
+		gh_sess_state_t from = hs->s.state;
+		hs->s = s;
+		hub_index_state(hub, hs, from);
+		if (to == GH_SESS_STOPPED || to == GH_SESS_FAILED)
+			hub_kgpu_tick(hub, hs); /* the tick no longer visits it */
+	}
 	touch(hs);
 	return 0;
 }
@@ -274,8 +274,10 @@ int hub_session_finish(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const 
 static int active_count(const hub_t *hub, int64_t user_id)
 {
 	int n = 0;
-	for (int i = 0; i < hub->n_sessions; i++)
-		n += hub->sessions[i].s.user_id == user_id && gh_sess_state_active(hub->sessions[i].s.state);
+	for (int j = 0; j < hub_live_count(hub); j++) {
+		const hub_session_t *hs = hub_live_at(hub, j);
+		n += hs->s.user_id == user_id && gh_sess_state_active(hs->s.state);
+	}
 	return n;
 }
 
@@ -294,7 +296,7 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	const hub_env_info_t *info;
 	gh_session_t s;
 	hub_session_t *hs;
-	int i, rc, milli;
+	int rc, milli;
 
 	if (!e) {
 		snprintf(why, whylen, "no environment named '%s'", req->env);
@@ -304,12 +306,9 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 		snprintf(why, whylen, "name must match [a-z0-9][a-z0-9._-]{0,62}");
 		return GH_EINVAL;
 	}
-	for (i = 0; i < hub->n_sessions; i++) {
-		if (hub->sessions[i].s.user_id == u->id && strcmp(hub->sessions[i].s.name, req->name) == 0) {
-			snprintf(why, whylen, "you already have a session named '%s' (delete it to reuse the name)",
-			         req->name);
-			return GH_EEXIST;
-		}
+	if (hub_session_find(hub, u->id, req->name)) {
+		snprintf(why, whylen, "you already have a session named '%s' (delete it to reuse the name)", req->name);
+		return GH_EEXIST;
 	}
 	if (!(info = hub_env_spec(hub, e))) {
 		snprintf(why, whylen, "environment '%s' cannot run on the %s runtime", e->name, rt_name(hub->rt));
@@ -337,7 +336,8 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 		         hub->cfg.max_sessions_per_user);
 		return GH_ENOCAP;
 	}
-	if (gh_grow((void **)&hub->sessions, &hub->cap_sessions, hub->n_sessions + 1, sizeof(*hs)))
+	if (gh_grow((void **)&hub->sessions, &hub->cap_sessions, hub->n_sessions + 1, sizeof(*hs)) ||
+	    hub_index_reserve(hub, hub->cap_sessions))
 		return GH_ENOMEM;
 
 	memset(&s, 0, sizeof(s));
@@ -372,6 +372,7 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	metrics_session_transition(hub->metrics, GH_SESS_QUEUED);
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s.env_name);
+	hub_index_add(hub, hs);
 	GH_INFO("session %lld (%s) of user %s queued for %d milli-GPU", (long long)s.id, s.name, u->name, milli);
 	/* decide at once so the answer already carries the allocation */
 	hub_schedule(hub, s.created_at);
@@ -516,6 +517,7 @@ int hub_session_stop_for(hub_t *hub, int64_t id, const char *reason, const char 
 
 static void session_remove_at(hub_t *hub, int idx)
 {
+	hub_index_remove(hub, &hub->sessions[idx]);
 	free(hub->sessions[idx].allocs);
 	free(hub->sessions[idx].view);
 	memmove(&hub->sessions[idx], &hub->sessions[idx + 1],

@@ -79,6 +79,7 @@ static hub_t *open_hub(const char *gpus)
 	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", tmpdir);
 	snprintf(cfg.gpus, sizeof(cfg.gpus), "%s", gpus);
 	cfg.stop_grace_s = 2;
+	cfg.max_sessions_per_user = 1000;
 	int rc = hub_open(&hub, &cfg, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "hub_open: %s\n", err);
@@ -244,6 +245,82 @@ static void test_fractions_share_a_gpu(void **state)
 	hub_close(hub);
 }
 
+/* The (user, name) table and the live list (hub_index.c) stay exact through
+ * many creates, deletes out of order, stops and a restart. */
+static void test_session_indexes(void **state)
+{
+	hub_t *hub;
+	const gh_user_t *admin;
+	const hub_session_t *hs;
+	hub_launch_t req = {.env = "light", .name = NULL, .gpu_milli = 1000, .gpu_model = NULL};
+	char why[HUB_WHY], name[32];
+	int64_t ids[300];
+	int i, n = 300, live;
+	(void)state;
+
+	hub = open_hub("sim:1");
+	admin = hub_authenticate(hub, "test-admin-token-0123456789", NULL, NULL);
+	assert_int_equal(hub_live_count(hub), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		req.name = name;
+		assert_int_equal(hub_session_create(hub, admin, &req, &hs, why, sizeof(why)), 0);
+		ids[i] = hs->s.id;
+	}
+	assert_int_equal(hub_live_count(hub), n);
+	/* one runs, the rest wait; delete every third, from the end */
+	for (i = n - 1; i >= 0; i -= 3) {
+		assert_int_equal(hub_session_delete(hub, ids[i], 1, admin->id, why, sizeof(why)), 0);
+		ids[i] = 0;
+	}
+	live = 0;
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		hs = hub_session_find(hub, admin->id, name);
+		if (ids[i]) {
+			assert_non_null(hs);
+			assert_int_equal(hs->s.id, ids[i]);
+			live++;
+		} else {
+			assert_null(hs);
+		}
+	}
+	assert_int_equal(hub_live_count(hub), live);
+	for (i = 1; i < hub_live_count(hub); i++)
+		assert_true(hub_live_at(hub, i - 1)->s.id < hub_live_at(hub, i)->s.id);
+	/* a deleted name can be used again; a kept one cannot */
+	req.name = "s299";
+	assert_int_equal(hub_session_create(hub, admin, &req, &hs, why, sizeof(why)), 0);
+	ids[299] = hs->s.id;
+	live++;
+	req.name = "s1";
+	assert_int_equal(hub_session_create(hub, admin, &req, &hs, why, sizeof(why)), GH_EEXIST);
+	/* a stopped session leaves the live list and keeps its name */
+	assert_int_equal(hub_session_stop(hub, ids[0], admin->id, "test"), 0);
+	assert_int_equal(tick_until(hub, ids[0], GH_SESS_STOPPED), GH_SESS_STOPPED);
+	live--;
+	assert_int_equal(hub_live_count(hub), live);
+	assert_non_null(hub_session_find(hub, admin->id, "s0"));
+	for (i = 0; i < hub_live_count(hub); i++)
+		assert_int_not_equal(hub_live_at(hub, i)->s.id, ids[0]);
+	hub_close(hub);
+
+	/* restart: both are rebuilt from the store */
+	hub = open_hub("sim:1");
+	admin = hub_authenticate(hub, "test-admin-token-0123456789", NULL, NULL);
+	assert_int_equal(hub_live_count(hub), live);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		hs = hub_session_find(hub, admin->id, name);
+		assert_true(ids[i] ? hs && hs->s.id == ids[i] : hs == NULL);
+	}
+	while (hub_session_count(hub) > 0)
+		assert_int_equal(hub_session_delete(hub, hub_session_at(hub, 0)->s.id, 1, admin->id, why, sizeof(why)), 0);
+	assert_int_equal(hub_live_count(hub), 0);
+	assert_null(hub_session_find(hub, admin->id, "s2"));
+	hub_close(hub);
+}
+
 static void test_second_hub_refused(void **state)
 {
 	gh_config_t cfg;
@@ -266,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_transitions),
 		cmocka_unit_test_setup_teardown(test_launch_stop_frees_gpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fractions_share_a_gpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_indexes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_second_hub_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,13 +15,18 @@
  *   16, 17 cutime, cstime  | CPU time of children it waited for
  *   22 starttime           | the leader is the one of the handle
  *
+ * The pass is shared: see SNAP_MS.
  * Times are in clock ticks (sysconf(_SC_CLK_TCK)). A process whose
  * parent chain is deeper than 64 levels is not counted.
  */
 #include "runtime/local/rt_local.h"
 #include "common/err.h"
 
+#include "common/util.h"
+
 #include <ctype.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,23 +35,37 @@
 
 typedef struct {
 	int pid, ppid;
+	unsigned long long start;
 	int64_t ticks;
 } proc_t;
+
+/* One pass over /proc serves every workspace polled within SNAP_MS: the
+ * idle monitor polls all of them in the same tick, and a pass per
+ * workspace would cost workspaces x processes reads. */
+#define SNAP_MS 100
+
+static struct {
+	pthread_mutex_t lock;
+	proc_t *v;
+	int n, cap;
+	int64_t at;                      /* ms of the pass, 0 = none */
+} snap = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
 
 /* Reads ppid, starttime and CPU ticks of pid. 0 or -1. */
 static int read_stat(int pid, int *ppid, unsigned long long *start, int64_t *ticks, char *state)
 {
 	char path[64], buf[1024], *p;
 	unsigned long long ut, st, cut, cst;
-	int pp;
-	FILE *f;
-	size_t n;
+	int pp, fd;
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (!(f = fopen(path, "r")))
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
 	buf[n] = '\0';
 	if (!(p = strrchr(buf, ')')))
 		return -1;
@@ -81,14 +100,50 @@ static int by_pid(const void *a, const void *b)
 	return ((const proc_t *)a)->pid - ((const proc_t *)b)->pid;
 }
 
-int rt_local_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
+/* A new pass over /proc into snap (lock held). 0 or an error. */
+static int snap_take(void)
 {
 	DIR *d;
 	struct dirent *de;
-	proc_t *v = NULL;
-	int n = 0, cap = 0, leader, i;
-	unsigned long long want, start;
-	int64_t ticks = 0, hz = sysconf(_SC_CLK_TCK);
+
+	if (!(d = opendir("/proc")))
+		return GH_EIO;
+	snap.n = 0;
+	while ((de = readdir(d))) {
+		int pid, pp;
+		int64_t t;
+		unsigned long long start;
+		char st;
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = atoi(de->d_name);
+		if (read_stat(pid, &pp, &start, &t, &st) != 0 || st == 'Z' || st == 'X')
+			continue; /* gone, or a zombie waiting for its parent */
+		if (snap.n == snap.cap) {
+			int cap = snap.cap ? snap.cap * 2 : 512;
+			proc_t *nv = realloc(snap.v, (size_t)cap * sizeof(*nv));
+			if (!nv) {
+				closedir(d);
+				snap.at = 0;
+				return GH_ENOMEM;
+			}
+			snap.v = nv;
+			snap.cap = cap;
+		}
+		snap.v[snap.n++] = (proc_t){.pid = pid, .ppid = pp, .start = start, .ticks = t};
+	}
+	closedir(d);
+	qsort(snap.v, (size_t)snap.n, sizeof(*snap.v), by_pid);
+	snap.at = gh_now_ms();
+	return 0;
+}
+
+int rt_local_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
+{
+	int leader, i, k, fresh = 0, rc;
+	unsigned long long want;
+	int64_t ticks = 0, hz = sysconf(_SC_CLK_TCK), now = gh_now_ms();
+	const proc_t *v;
 	char *end;
 	(void)rt;
 
@@ -98,51 +153,48 @@ int rt_local_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
 	if (leader <= 1 || *end != ':')
 		return GH_EINVAL;
 	want = strtoull(end + 1, NULL, 10);
-	if (!(d = opendir("/proc")))
-		return GH_EIO;
-	while ((de = readdir(d))) {
-		int pid, pp;
-		int64_t t;
-		char st;
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = atoi(de->d_name);
-		if (read_stat(pid, &pp, &start, &t, &st) != 0 || st == 'Z' || st == 'X')
-			continue; /* gone, or a zombie waiting for its parent */
-		if (pid == leader && start != want)
-			continue; /* a recycled pid */
-		if (n == cap) {
-			proc_t *nv = realloc(v, (size_t)(cap ? cap * 2 : 512) * sizeof(*v));
-			if (!nv) {
-				closedir(d);
-				free(v);
-				return GH_ENOMEM;
-			}
-			v = nv;
-			cap = cap ? cap * 2 : 512;
+	pthread_mutex_lock(&snap.lock);
+	if (!snap.at || now - snap.at >= SNAP_MS || now < snap.at) {
+		if ((rc = snap_take())) {
+			pthread_mutex_unlock(&snap.lock);
+			return rc;
 		}
-		v[n].pid = pid;
-		v[n].ppid = pp;
-		v[n].ticks = t;
-		n++;
+		fresh = 1;
 	}
-	closedir(d);
-	qsort(v, (size_t)n, sizeof(*v), by_pid);
-	if (find(v, n, leader) < 0) {
-		free(v);
-		return GH_ENOTFOUND;
+	k = find(snap.v, snap.n, leader);
+	if (k >= 0 && !fresh) {
+		/* an older pass: the leader itself must still be there */
+		int pp;
+		int64_t t;
+		unsigned long long start;
+		char st;
+		if (read_stat(leader, &pp, &start, &t, &st) != 0 || st == 'Z' || st == 'X' || start != want)
+			k = -1;
 	}
-	for (i = 0; i < n; i++) {
-		int p = v[i].pid, depth = 0, k;
-		while (p != leader && p > 1 && depth++ < 64 && (k = find(v, n, p)) >= 0)
-			p = v[k].ppid;
+	if ((k < 0 || snap.v[k].start != want) && !fresh) {
+		/* started after the pass, or ended or reused since: look again */
+		if ((rc = snap_take())) {
+			pthread_mutex_unlock(&snap.lock);
+			return rc;
+		}
+		k = find(snap.v, snap.n, leader);
+	}
+	if (k < 0 || snap.v[k].start != want) {
+		pthread_mutex_unlock(&snap.lock);
+		return GH_ENOTFOUND; /* gone, or a recycled pid */
+	}
+	v = snap.v;
+	for (i = 0; i < snap.n; i++) {
+		int p = v[i].pid, depth = 0, j;
+		while (p != leader && p > 1 && depth++ < 64 && (j = find(v, snap.n, p)) >= 0)
+			p = v[j].ppid;
 		if (p != leader)
 			continue;
 		ticks += v[i].ticks;
 		if (out->npids < RT_USAGE_PIDS_MAX)
 			out->pids[out->npids++] = v[i].pid;
 	}
-	free(v);
+	pthread_mutex_unlock(&snap.lock);
 	out->cpu_usec = hz > 0 ? ticks * 1000000 / hz : 0;
 	return 0;
 }
