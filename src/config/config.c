@@ -59,7 +59,7 @@ typedef struct { char *max_body_bytes, *cookie_secure; } cfg_http_t;
 typedef struct { char *login_ttl_hours, *token_ttl_days; } cfg_auth_t;
 typedef struct { char *max_per_user; } cfg_sessions_t;
 typedef struct {
-	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions;
+	char *placement, *half_life_hours, *user_gpus, *group_gpus, *user_sessions, *user_gpus_max, *group_gpus_max;
 } cfg_sched_t;
 typedef struct { char *quota_bytes; } cfg_snapshots_t;
 typedef struct { char *token_file, *reclaim_horizon_s; } cfg_metrics_t;
@@ -146,6 +146,8 @@ static const cyaml_schema_field_t cfg_sched_fields[] = {
 	CFG_LEAF("user_gpus", cfg_sched_t, user_gpus, CYAML_UNLIMITED),
 	CFG_LEAF("group_gpus", cfg_sched_t, group_gpus, CYAML_UNLIMITED),
 	CFG_LEAF("user_sessions", cfg_sched_t, user_sessions, CYAML_UNLIMITED),
+	CFG_LEAF("user_gpus_max", cfg_sched_t, user_gpus_max, CYAML_UNLIMITED),
+	CFG_LEAF("group_gpus_max", cfg_sched_t, group_gpus_max, CYAML_UNLIMITED),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t cfg_snapshots_fields[] = {
@@ -277,6 +279,10 @@ const cfg_key_t cfg_keys[] = {
 	CFG_KEY("sched.group_gpus", CFG_INT, CFG_S_SCHED, cfg_sched_t, group_gpus, sched_group_gpus, 0, 4096, 1),
 	CFG_KEY("sched.user_sessions", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_sessions,
 		sched_user_sessions, 0, 1000, 1),
+	CFG_KEY("sched.user_gpus_max", CFG_INT, CFG_S_SCHED, cfg_sched_t, user_gpus_max, sched_user_gpus_max, 0,
+		4096, 1),
+	CFG_KEY("sched.group_gpus_max", CFG_INT, CFG_S_SCHED, cfg_sched_t, group_gpus_max, sched_group_gpus_max,
+		0, 4096, 1),
 	CFG_KEY("snapshots.quota_bytes", CFG_LONG, CFG_S_SNAPSHOTS, cfg_snapshots_t, quota_bytes,
 		snap_quota_bytes, 1024, 1099511627776L, 1),
 	CFG_KEY("metrics.token_file", CFG_TEXT, CFG_S_METRICS, cfg_metrics_t, token_file,
@@ -418,6 +424,8 @@ void config_defaults(gh_config_t *cfg)
 	cfg->sched_user_gpus = 0;
 	cfg->sched_group_gpus = 0;
 	cfg->sched_user_sessions = 0;
+	cfg->sched_user_gpus_max = 0;
+	cfg->sched_group_gpus_max = 0;
 	cfg->snap_quota_bytes = 10737418240L;
 	cfg->metrics_token_file[0] = '\0';
 	cfg->metrics_reclaim_horizon_s = 3600;
@@ -764,6 +772,18 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 		return cfg_bad(errmsg, errlen,
 			       "sched.placement: '%s' is not random, firstfit, bestfit, packing, dotprod, "
 			       "fgd or gpuhub", cfg->sched_placement);
+	if (cfg->sched_user_gpus_max && cfg->sched_user_gpus_max < cfg->sched_user_gpus)
+		return cfg_bad(errmsg, errlen, "sched.user_gpus_max: %d is below sched.user_gpus (%d)",
+			       cfg->sched_user_gpus_max, cfg->sched_user_gpus);
+	if (cfg->sched_user_gpus_max && !cfg->sched_user_gpus)
+		return cfg_bad(errmsg, errlen, "sched.user_gpus_max: needs a quota to borrow beyond "
+			       "(sched.user_gpus)");
+	if (cfg->sched_group_gpus_max && cfg->sched_group_gpus_max < cfg->sched_group_gpus)
+		return cfg_bad(errmsg, errlen, "sched.group_gpus_max: %d is below sched.group_gpus (%d)",
+			       cfg->sched_group_gpus_max, cfg->sched_group_gpus);
+	if (cfg->sched_group_gpus_max && !cfg->sched_group_gpus)
+		return cfg_bad(errmsg, errlen, "sched.group_gpus_max: needs a quota to borrow beyond "
+			       "(sched.group_gpus)");
 	if (cfg->metrics_token_file[0] && access(cfg->metrics_token_file, R_OK) != 0)
 		return cfg_bad(errmsg, errlen, "metrics.token_file: cannot read '%s': %s",
 			       cfg->metrics_token_file, strerror(errno));

@@ -34,6 +34,9 @@
  *   sched.user_gpus           sched_user_gpus   0 = no quota (GPUs a user may hold)
  *   sched.group_gpus          sched_group_gpus  0 = no quota (GPUs a group may hold)
  *   sched.user_sessions       sched_user_sessions 0 = no limit (sessions holding GPUs)
+ *   sched.user_gpus_max       sched_user_gpus_max 0 = sched.user_gpus (above the quota
+ *                                               up to this many: borrowed, preemptible)
+ *   sched.group_gpus_max      sched_group_gpus_max 0 = sched.group_gpus (same, per group)
  *   snapshots.quota_bytes     snap_quota_bytes  10737418240 (10 GiB of archives per user)
  *   metrics.token_file        metrics_token_file "" = GET /metrics needs no token
  *   metrics.reclaim_horizon_s metrics_reclaim_horizon_s 3600 (GPU-seconds counted
@@ -91,6 +94,8 @@ typedef struct {
 	int sched_user_gpus;
 	int sched_group_gpus;
 	int sched_user_sessions;
+	int sched_user_gpus_max;
+	int sched_group_gpus_max;
 	long snap_quota_bytes;
 	char metrics_token_file[CONFIG_STR];
 	int metrics_reclaim_horizon_s;

@@ -301,6 +301,8 @@ void hub_reload(hub_t *hub, const gh_config_t *cfg)
 	hub->cfg.sched_user_gpus = cfg->sched_user_gpus;
 	hub->cfg.sched_group_gpus = cfg->sched_group_gpus;
 	hub->cfg.sched_user_sessions = cfg->sched_user_sessions;
+	hub->cfg.sched_user_gpus_max = cfg->sched_user_gpus_max;
+	hub->cfg.sched_group_gpus_max = cfg->sched_group_gpus_max;
 	hub->cfg.snap_quota_bytes = cfg->snap_quota_bytes;
 	hub->cfg.metrics_reclaim_horizon_s = cfg->metrics_reclaim_horizon_s;
 	{

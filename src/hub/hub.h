@@ -53,6 +53,8 @@ typedef struct {
 	int64_t warned_at;               /* idle warning given (state idle-warned) */
 	int64_t idle_action_at;          /* when the warned action falls due */
 	char idle_rule[16];              /* the rule of the warning: "full-idle", ... */
+	const char *reclaim;            /* label its suspension books reclaimed GPU-seconds under
+	                                 * (METRICS_RECLAIM_REASONS), set when it starts */
 	int idle_now;                    /* idle by its signals right now (preemption picks these) */
 	/* suspend and resume (hub_suspend.c) */
 	int suspend_pending;             /* open notebooks are being read before stopping */

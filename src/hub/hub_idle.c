@@ -350,23 +350,11 @@ static void notify(hub_t *hub, const hub_session_t *hs, const char *rule, int64_
 
 /* --- decisions --- */
 
-/* The reason label of gpuhub_gpu_reclaimed_seconds_total for a reason text. */
-static const char *reclaim_label(const char *reason)
-{
-	if (strncmp(reason, "preempted", 9) == 0)
-		return "preempted";
-	if (strstr(reason, "lifetime"))
-		return "lifetime";
-	if (strncmp(reason, "idle", 4) == 0 || strstr(reason, "kernel"))
-		return "idle";
-	return "stopped";
-}
-
-void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *reason)
+void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *label, const char *reason)
 {
 	if (gpu_milli <= 0)
 		return;
-	metrics_reclaimed_add(hub->metrics, reclaim_label(reason), hub_reclaim_estimate(hub, gpu_milli));
+	metrics_reclaimed_add(hub->metrics, label, hub_reclaim_estimate(hub, gpu_milli));
 	hub_emit(hub, hs->s.id, hs->s.user_id, "session.gpus_reclaimed", hs->s.state, -1,
 	         "%g GPU%s given back by session %s: %s", gpu_milli / 1000.0, gpu_milli == 1000 ? "" : "s", hs->s.name,
 	         reason);
@@ -443,7 +431,8 @@ static void decide(hub_t *hub, hub_session_t *hs, int64_t now)
 		}
 		if (v.action == IDLE_ACT) {
 			snprintf(msg, sizeof(msg), "idle (%s: %s)", idle_rule_name(v.rule), rule_words(v.rule));
-			if (hub_session_suspend(hub, hs->s.id, 0, msg, why, sizeof(why)) != 0)
+			if (hub_session_suspend_for(hub, hs->s.id, 0, v.rule == IDLE_RULE_LIFETIME ? "lifetime" : "idle", msg,
+			                            why, sizeof(why)) != 0)
 				GH_WARN("session %lld could not be suspended: %s", (long long)hs->s.id, why);
 		}
 		break;

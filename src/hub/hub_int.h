@@ -157,7 +157,12 @@ void hub_idle_tick(hub_t *hub, int64_t now);
 int hub_idle_groups_load(hub_t *hub);
 /* Records that hs gave back its GPUs (an event "session.gpus_reclaimed"
  * naming how many milli-GPUs and why), for usage accounting. */
-void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *reason);
+void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *label, const char *reason);
+/* hub_session_suspend with the label its reclaimed GPU-seconds are booked
+ * under: "idle", "lifetime", "preempted" (METRICS_RECLAIM_REASONS); a user's
+ * or an admin's own suspend is "stopped". */
+int hub_session_suspend_for(hub_t *hub, int64_t id, int64_t actor_id, const char *reclaim, const char *reason,
+                            char *why, size_t whylen);
 
 /* hub_suspend.c */
 /* Moves a suspending session whose processes are gone to suspended. */

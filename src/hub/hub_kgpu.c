@@ -194,7 +194,7 @@ static void release(hub_t *hub, hub_session_t *hs, const char *why)
 		return;
 	hs->usage_mark = 0;
 	hub_allocs_release(hub, hs);
-	hub_record_reclaimed(hub, hs, milli, why);
+	hub_record_reclaimed(hub, hs, milli, "idle", why); /* the kernel that held them is idle or gone */
 	GH_INFO("session %lld (%s): kernel GPUs released: %s", (long long)hs->s.id, hs->s.name, why);
 }
 

@@ -43,10 +43,17 @@ void hub_sched_configure(hub_t *hub)
 	if (place_policy_parse(cfg->sched_placement, &p->placement) != 0)
 		p->placement = PLACE_GPUHUB;
 	p->half_life_ms = (int64_t)cfg->sched_half_life_hours * 3600 * 1000;
-	if (cfg->sched_user_gpus > 0)
-		p->user_default.gpu_milli = p->user_default.gpu_milli_max = (int64_t)cfg->sched_user_gpus * 1000;
-	if (cfg->sched_group_gpus > 0)
-		p->group_default.gpu_milli = p->group_default.gpu_milli_max = (int64_t)cfg->sched_group_gpus * 1000;
+	/* a quota is a hard cap unless a higher *_max allows borrowing up to it */
+	if (cfg->sched_user_gpus > 0) {
+		p->user_default.gpu_milli = (int64_t)cfg->sched_user_gpus * 1000;
+		p->user_default.gpu_milli_max =
+			(int64_t)(cfg->sched_user_gpus_max ? cfg->sched_user_gpus_max : cfg->sched_user_gpus) * 1000;
+	}
+	if (cfg->sched_group_gpus > 0) {
+		p->group_default.gpu_milli = (int64_t)cfg->sched_group_gpus * 1000;
+		p->group_default.gpu_milli_max =
+			(int64_t)(cfg->sched_group_gpus_max ? cfg->sched_group_gpus_max : cfg->sched_group_gpus) * 1000;
+	}
 	if (cfg->sched_user_sessions > 0)
 		p->user_default.sessions = cfg->sched_user_sessions;
 	hub->sched_dirty = 1;
@@ -219,11 +226,11 @@ static void preempt(hub_t *hub, const sched_preempt_t *pr, const char *why)
 	if (hs)
 		metrics_sched_preempt(hub->metrics, hub_session_class(hub, hs));
 	/* a suspension counts its reclaimed GPU-seconds when it completes
-	 * (hub_record_reclaimed, reason "preempted: ...") */
+	 * (hub_record_reclaimed, label "preempted") */
 	if (hs && (pr->suspend || hs->s.state == GH_SESS_IDLE_WARNED || hs->idle_now) &&
 	    (hs->s.state == GH_SESS_RUNNING || hs->s.state == GH_SESS_IDLE_WARNED)) {
 		snprintf(msg, sizeof(msg), "preempted: %.200s", why);
-		if (hub_session_suspend(hub, pr->alloc_id, 0, msg, err, sizeof(err)) == 0)
+		if (hub_session_suspend_for(hub, pr->alloc_id, 0, "preempted", msg, err, sizeof(err)) == 0)
 			return;
 	}
 	hub_session_stop_for(hub, pr->alloc_id, why, "preempted");

@@ -264,7 +264,23 @@ static void save_done(void *ctx, void *vjob)
 	free(job);
 }
 
+/* The label among METRICS_RECLAIM_REASONS named by s (a static string). */
+static const char *reclaim_label(const char *s)
+{
+	static const char *const labels[] = {"idle", "lifetime", "preempted", "stopped"};
+	for (size_t i = 0; s && i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strcmp(s, labels[i]) == 0)
+			return labels[i];
+	return "stopped";
+}
+
 int hub_session_suspend(hub_t *hub, int64_t id, int64_t actor_id, const char *reason, char *why, size_t whylen)
+{
+	return hub_session_suspend_for(hub, id, actor_id, "stopped", reason, why, whylen);
+}
+
+int hub_session_suspend_for(hub_t *hub, int64_t id, int64_t actor_id, const char *reclaim, const char *reason,
+                            char *why, size_t whylen)
 {
 	hub_session_t *hs = hub_session_mut(hub, id);
 	save_job_t *job;
@@ -308,8 +324,8 @@ int hub_session_suspend(hub_t *hub, int64_t id, int64_t actor_id, const char *re
 				job->gpu_cand[job->n_cand++] = procs[i].pid;
 		}
 	}
-	job->record = json_pack("{s:I,s:s,s:s,s:i}", "suspended_at", (json_int_t)gh_now_ms(), "reason", reason, "env",
-	                        hs->s.env_name, "gpu_milli", hs->s.gpu_milli);
+	job->record = json_pack("{s:I,s:s,s:s,s:s,s:i}", "suspended_at", (json_int_t)gh_now_ms(), "reason", reason,
+	                        "reclaim", reclaim, "env", hs->s.env_name, "gpu_milli", hs->s.gpu_milli);
 	gh_strlcpy(hs->s.reason, reason, sizeof(hs->s.reason));
 	snprintf(msg, sizeof(msg), "suspending: %s", reason);
 	if (!job->record) {
@@ -323,6 +339,7 @@ int hub_session_suspend(hub_t *hub, int64_t id, int64_t actor_id, const char *re
 	}
 	hs->warned_at = 0;
 	hs->idle_action_at = 0;
+	hs->reclaim = reclaim_label(reclaim);
 	GH_INFO("session %lld (%s) is suspending: %s", (long long)id, hs->s.name, reason);
 	if (worker_submit(hub->worker, job, save_run, save_done, hub) != 0) {
 		json_decref(job->record);
@@ -350,7 +367,7 @@ void hub_suspend_finish(hub_t *hub, hub_session_t *hs)
 	                                : "suspended: GPUs released, files kept; resume to continue") != 0)
 		return;
 	gh_strlcpy(hs->s.reason, reason, sizeof(hs->s.reason));
-	hub_record_reclaimed(hub, hs, milli, reason);
+	hub_record_reclaimed(hub, hs, milli, hs->reclaim ? hs->reclaim : "stopped", reason);
 }
 
 /* --- resume --- */
@@ -676,12 +693,16 @@ void hub_suspend_load(hub_t *hub)
 		case GH_SESS_IDLE_WARNED:
 			hs->resuming = access(path, F_OK) == 0;
 			break;
-		case GH_SESS_SUSPENDING:
+		case GH_SESS_SUSPENDING: {
 			/* the record was written (or not) before the hub stopped:
 			 * reconcile stops what still runs */
+			json_t *rec = json_load_file(path, 0, NULL);
+			hs->reclaim = reclaim_label(json_string_value(json_object_get(rec, "reclaim")));
+			json_decref(rec);
 			if (hs->s.runtime_ref[0])
 				rt_signal_stop(hub->rt, hs->s.runtime_ref, 0);
 			break;
+		}
 		default:
 			break;
 		}

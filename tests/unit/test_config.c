@@ -457,6 +457,15 @@ static void test_validate(void **state)
 	EXPECT_INVALID(c.max_sessions_per_user = 0, "sessions.max_per_user");
 	EXPECT_INVALID(c.max_sessions_per_user = 1001, "sessions.max_per_user");
 	EXPECT_VALID(c.max_sessions_per_user = 1000);
+	/* borrowing needs a quota to borrow beyond, and a ceiling above it */
+	EXPECT_INVALID(c.sched_user_gpus_max = 2, "sched.user_gpus_max");
+	EXPECT_INVALID((c.sched_user_gpus = 4, c.sched_user_gpus_max = 2), "sched.user_gpus_max");
+	EXPECT_VALID((c.sched_user_gpus = 2, c.sched_user_gpus_max = 4));
+	EXPECT_VALID((c.sched_user_gpus = 2, c.sched_user_gpus_max = 2));
+	EXPECT_INVALID(c.sched_group_gpus_max = 8, "sched.group_gpus_max");
+	EXPECT_INVALID((c.sched_group_gpus = 8, c.sched_group_gpus_max = 4), "sched.group_gpus_max");
+	EXPECT_VALID((c.sched_group_gpus = 8, c.sched_group_gpus_max = 16));
+	EXPECT_INVALID((c.sched_user_gpus = 1, c.sched_user_gpus_max = 4097), "sched.user_gpus_max");
 
 	/* A NULL errmsg is allowed. */
 	config_defaults(&c);
