@@ -53,10 +53,13 @@ typedef struct {
 	int64_t created_at;
 } gh_user_t;
 
+#define GH_GROUP_IDLE_MAX 256
+
 typedef struct {
 	int64_t id;
 	char name[GH_NAME_MAX];          /* unique */
 	int64_t created_at;
+	char idle[GH_GROUP_IDLE_MAX];    /* idle policy override as a JSON object, "" = none */
 } gh_group_t;
 
 typedef enum { GH_TOKEN_API = 0, GH_TOKEN_LOGIN = 1 } gh_token_kind_t;

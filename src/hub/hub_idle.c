@@ -77,7 +77,7 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 	out->warn_s = hub->cfg.idle_warn_s;
 	if (u && u->group[0]) {
 		for (int i = 0; i < hub->n_group_idle; i++)
-			if (strcmp(hub->group_idle[i].group, u->group) == 0)
+			if (strcmp(hub->group_idle[i].row.name, u->group) == 0)
 				idle_policy_merge(out, &hub->group_idle[i].policy);
 	}
 	if (e) {

@@ -5,19 +5,22 @@
  *   layer        | kept in                                   | set by
  *   -------------+-------------------------------------------+-------------------------------
  *   defaults     | configuration idle.*                      | the config file (SIGHUP)
- *   group        | <data_dir>/idle-groups.json               | PUT /groups/{name}/idle
+ *   group        | the group's record in the store (idle)    | PUT /groups/{name}/idle
  *   environment  | the environment's spec, key "idle"        | PUT /environments/{name}/idle
  *
- * Later layers win field by field (a field left out is inherited). Groups
- * have no record of their own in the store yet (a group is a name on its
- * users), so their overrides are one small JSON file written atomically:
- *   {"<group>": {"gpu_idle_s": 600, ...}, ...}
+ * Later layers win field by field (a field left out is inherited). A
+ * group is a name on its users; a group with an override also has a row
+ * in the groups table, whose idle column holds the override as JSON:
+ *   {"gpu_idle_s": 600, "warn_s": 120}
+ * (Before migration 4 they lived in <data_dir>/idle-groups.json, which is
+ * imported once.)
  */
 #include "hub/hub_int.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,112 +43,182 @@ json_t *hub_idle_policy_json(const idle_policy_t *p)
 	return o;
 }
 
-static void groups_path(const hub_t *hub, char *out, size_t outlen)
+/* Fields of a policy object onto p, every other field unset. */
+static void policy_from_json(idle_policy_t *p, const json_t *v)
 {
-	snprintf(out, outlen, "%s/idle-groups.json", hub->cfg.data_dir);
+	json_t *f;
+	idle_policy_unset(p);
+	if (json_is_integer(f = json_object_get(v, "gpu_idle_s")))
+		p->gpu_idle_s = (int)json_integer_value(f);
+	if (json_is_integer(f = json_object_get(v, "gpu_util_percent")))
+		p->gpu_util_pct = (int)json_integer_value(f);
+	if (json_is_integer(f = json_object_get(v, "full_idle_s")))
+		p->full_idle_s = (int)json_integer_value(f);
+	if (json_is_integer(f = json_object_get(v, "max_lifetime_s")))
+		p->max_lifetime_s = (int)json_integer_value(f);
+	if (json_is_integer(f = json_object_get(v, "warn_s")))
+		p->warn_s = (int)json_integer_value(f);
 }
 
-static int groups_save(const hub_t *hub)
+static hub_group_idle_t *group_find(hub_t *hub, const char *name)
 {
-	char path[CONFIG_STR + 32], tmp[CONFIG_STR + 40];
-	json_t *o = json_object();
+	for (int i = 0; i < hub->n_group_idle; i++)
+		if (strcmp(hub->group_idle[i].row.name, name) == 0)
+			return &hub->group_idle[i];
+	return NULL;
+}
+
+static int on_group(void *ctx, const gh_group_t *row)
+{
+	hub_t *hub = ctx;
+	hub_group_idle_t *g;
+	json_t *o;
+
+	if (gh_grow((void **)&hub->group_idle, &hub->cap_group_idle, hub->n_group_idle + 1, sizeof(*g)))
+		return GH_ENOMEM;
+	g = &hub->group_idle[hub->n_group_idle++];
+	g->row = *row;
+	o = row->idle[0] ? json_loads(row->idle, 0, NULL) : NULL;
+	if (row->idle[0] && !json_is_object(o))
+		GH_WARN("the idle policy of group %s in the store is unreadable; the group uses the defaults", row->name);
+	policy_from_json(&g->policy, o);
+	json_decref(o);
+	return 0;
+}
+
+/* Records p as the override of group name, in the open transaction. */
+static int group_put(hub_t *hub, const char *name, const idle_policy_t *p)
+{
+	hub_group_idle_t *g = group_find(hub, name);
+	gh_group_t row;
+	json_t *o = hub_idle_policy_json(p);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 	int rc;
 
-	for (int i = 0; i < hub->n_group_idle; i++)
-		json_object_set_new(o, hub->group_idle[i].group, hub_idle_policy_json(&hub->group_idle[i].policy));
-	groups_path(hub, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	rc = json_dump_file(o, tmp, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(o);
-	if (rc != 0 || rename(tmp, path) != 0) {
-		unlink(tmp);
-		return GH_EIO;
+	if (!text)
+		return GH_ENOMEM;
+	if (g) {
+		row = g->row;
+	} else {
+		memset(&row, 0, sizeof(row));
+		gh_strlcpy(row.name, name, sizeof(row.name));
+		row.created_at = gh_now_ms();
 	}
+	rc = gh_strlcpy(row.idle, text, sizeof(row.idle)) >= sizeof(row.idle) ? GH_EINVAL : 0;
+	free(text);
+	if (rc || (rc = store_group_put(hub->store, &row)))
+		return rc;
+	if (!g) {
+		if (gh_grow((void **)&hub->group_idle, &hub->cap_group_idle, hub->n_group_idle + 1, sizeof(*g)))
+			return GH_ENOMEM;
+		g = &hub->group_idle[hub->n_group_idle++];
+	}
+	g->row = row;
+	g->policy = *p;
 	return 0;
+}
+
+/* <data_dir>/idle-groups.json, where group overrides were kept before they
+ * moved into the store: imported once (the store wins for a group that has
+ * one there), then renamed to idle-groups.json.imported. */
+static void import_file(hub_t *hub)
+{
+	char path[CONFIG_STR + 32], done[CONFIG_STR + 48];
+	json_error_t err;
+	json_t *o, *v;
+	const char *key;
+	int n = 0, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/idle-groups.json", hub->cfg.data_dir);
+	if (access(path, F_OK) != 0)
+		return;
+	if (!(o = json_load_file(path, 0, &err)) || !json_is_object(o)) {
+		GH_WARN("idle policies of groups in %s are unreadable (line %d: %s); not imported", path, err.line,
+		        err.text);
+		json_decref(o);
+		return;
+	}
+	if ((rc = hub_txn_begin(hub)) == 0) {
+		json_object_foreach(o, key, v) {
+			const hub_group_idle_t *g = group_find(hub, key);
+			idle_policy_t p;
+			if (!gh_name_valid(key) || (g && g->row.idle[0]))
+				continue;
+			policy_from_json(&p, v);
+			if ((rc = group_put(hub, key, &p)))
+				break;
+			n++;
+		}
+		if (rc)
+			hub_txn_rollback(hub);
+		else
+			rc = hub_txn_commit(hub);
+	}
+	json_decref(o);
+	snprintf(done, sizeof(done), "%s.imported", path);
+	if (rc) {
+		GH_WARN("idle policies of groups in %s could not be imported into the store: %s", path, gh_strerror(rc));
+		/* what the store holds may be part of it: read it again */
+		hub->n_group_idle = 0;
+		store_group_load(hub->store, on_group, hub);
+		return;
+	}
+	if (rename(path, done) != 0)
+		GH_WARN("could not rename %s after importing it: %s", path, strerror(errno));
+	GH_INFO("imported the idle policies of %d group%s from %s into the store", n, n == 1 ? "" : "s", path);
 }
 
 int hub_idle_groups_load(hub_t *hub)
 {
-	char path[CONFIG_STR + 32];
-	json_error_t err;
-	json_t *o, *v;
-	const char *key;
-
-	groups_path(hub, path, sizeof(path));
-	if (access(path, F_OK) != 0)
-		return 0;
-	if (!(o = json_load_file(path, 0, &err)) || !json_is_object(o)) {
-		GH_WARN("idle policies of groups in %s are unreadable (line %d: %s); groups use the defaults", path,
-		        err.line, err.text);
-		json_decref(o);
-		return 0;
-	}
-	json_object_foreach(o, key, v) {
-		hub_group_idle_t *g;
-		json_t *f;
-		if (strlen(key) >= GH_NAME_MAX ||
-		    gh_grow((void **)&hub->group_idle, &hub->cap_group_idle, hub->n_group_idle + 1, sizeof(*g)))
-			continue;
-		g = &hub->group_idle[hub->n_group_idle++];
-		gh_strlcpy(g->group, key, sizeof(g->group));
-		idle_policy_unset(&g->policy);
-		if (json_is_integer(f = json_object_get(v, "gpu_idle_s")))
-			g->policy.gpu_idle_s = (int)json_integer_value(f);
-		if (json_is_integer(f = json_object_get(v, "gpu_util_percent")))
-			g->policy.gpu_util_pct = (int)json_integer_value(f);
-		if (json_is_integer(f = json_object_get(v, "full_idle_s")))
-			g->policy.full_idle_s = (int)json_integer_value(f);
-		if (json_is_integer(f = json_object_get(v, "max_lifetime_s")))
-			g->policy.max_lifetime_s = (int)json_integer_value(f);
-		if (json_is_integer(f = json_object_get(v, "warn_s")))
-			g->policy.warn_s = (int)json_integer_value(f);
-	}
-	json_decref(o);
+	int rc;
+	hub->n_group_idle = 0;
+	if ((rc = store_group_load(hub->store, on_group, hub)))
+		return rc;
+	import_file(hub);
 	return 0;
 }
 
 const idle_policy_t *hub_group_idle_get(const hub_t *hub, const char *group)
 {
 	for (int i = 0; i < hub->n_group_idle; i++)
-		if (strcmp(hub->group_idle[i].group, group) == 0)
-			return &hub->group_idle[i].policy;
+		if (strcmp(hub->group_idle[i].row.name, group) == 0)
+			return hub->group_idle[i].row.idle[0] ? &hub->group_idle[i].policy : NULL;
 	return NULL;
 }
 
 int hub_group_idle_set(hub_t *hub, const char *group, const idle_policy_t *p, int64_t actor_id, char *why,
                        size_t whylen)
 {
-	hub_group_idle_t *g = NULL;
-	idle_policy_t old;
-	int i, rc, added = 0;
+	hub_group_idle_t *g;
+	hub_group_idle_t old;
+	int rc, had, n = hub->n_group_idle;
 
 	if (!gh_name_valid(group)) {
 		snprintf(why, whylen, "group name must match [a-z0-9][a-z0-9._-]{0,62}");
 		return GH_EINVAL;
 	}
-	for (i = 0; i < hub->n_group_idle; i++)
-		if (strcmp(hub->group_idle[i].group, group) == 0)
-			g = &hub->group_idle[i];
-	if (!g) {
-		if (gh_grow((void **)&hub->group_idle, &hub->cap_group_idle, hub->n_group_idle + 1, sizeof(*g)))
-			return GH_ENOMEM;
-		g = &hub->group_idle[hub->n_group_idle++];
-		gh_strlcpy(g->group, group, sizeof(g->group));
-		idle_policy_unset(&g->policy);
-		added = 1;
-	}
-	old = g->policy;
-	g->policy = *p;
-	if ((rc = groups_save(hub))) {
-		if (added)
-			hub->n_group_idle--;
-		else
-			g->policy = old;
-		snprintf(why, whylen, "the group policies could not be saved");
+	g = group_find(hub, group);
+	had = g != NULL;
+	if (had)
+		old = *g;
+	if ((rc = hub_txn_begin(hub)))
 		return rc;
+	if ((rc = group_put(hub, group, p)) ||
+	    (rc = hub_emit(hub, 0, actor_id, "idle.policy_set", 0, -1, "idle policy of group %s set", group))) {
+		hub_txn_rollback(hub);
+		goto undo;
 	}
-	hub_emit(hub, 0, actor_id, "idle.policy_set", 0, -1, "idle policy of group %s set", group);
+	if ((rc = hub_txn_commit(hub)))
+		goto undo;
 	return 0;
+undo:
+	if (had)
+		*group_find(hub, group) = old;
+	else
+		hub->n_group_idle = n;
+	snprintf(why, whylen, "the group policy could not be saved");
+	return rc;
 }
 
 int hub_env_idle_set(hub_t *hub, const char *name, const idle_policy_t *p, int64_t actor_id, char *why,

@@ -34,8 +34,8 @@ struct hub_sub {
 
 /* An idle policy override of a group (fields -1 = inherited). */
 typedef struct {
-	char group[GH_NAME_MAX];
-	idle_policy_t policy;
+	gh_group_t row;                  /* its record in the store (groups table) */
+	idle_policy_t policy;            /* row.idle, parsed */
 } hub_group_idle_t;
 
 struct hub {

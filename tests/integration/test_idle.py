@@ -302,6 +302,23 @@ def test_idle_policies_per_environment_and_group(daemon):
     assert admin.get("/environments/jupyter-python/idle").json()["override"]["gpu_idle_s"] == 600
 
 
+def test_group_policies_of_an_older_release_are_imported_into_the_store(daemon_factory, tmp_path):
+    data = tmp_path / "old-data"
+    data.mkdir()
+    legacy = data / "idle-groups.json"
+    legacy.write_text(json.dumps({"physics": {"full_idle_s": 900, "warn_s": 60}, "Bad Name": {"warn_s": 1}}))
+    d = daemon_factory(data_dir=data)
+    admin = Api(d, ADMIN_TOKEN)
+    assert admin.get("/groups/physics/idle").json()["override"] == {"full_idle_s": 900, "warn_s": 60}
+    assert not legacy.exists() and (data / "idle-groups.json.imported").exists()
+    assert "imported the idle policies of 1 group" in d.log()
+    # from now on the store holds them: a change and a restart keep the change
+    assert admin.put("/groups/physics/idle", json={"gpu_idle_s": 300}).status_code == 200
+    d.restart()
+    admin = Api(d, ADMIN_TOKEN)
+    assert admin.get("/groups/physics/idle").json()["override"] == {"gpu_idle_s": 300}
+
+
 def test_group_policy_applies_to_its_members(daemon_factory, tmp_path):
     d = idle_daemon(daemon_factory, tmp_path)     # every rule off by default here
     admin = Api(d, ADMIN_TOKEN)

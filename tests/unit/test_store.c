@@ -551,6 +551,7 @@ static void test_group_roundtrip(void **state)
 	assert_int_equal(store_group_put(fx->st, &g), 0);
 	assert_int_equal(store_group_put(fx->st, &h), GH_EEXIST);
 	SET(h.name, "nlp");
+	SET(h.idle, "{\"full_idle_s\":900}");
 	assert_int_equal(store_group_put(fx->st, &h), 0);
 
 	SET(g.name, "robotics");

@@ -28,6 +28,8 @@
  *                | disabled          | INTEGER | 0 | 1
  *                | created_at        | INTEGER |
  *   groups       | id, name, created_at        | name unique
+ *                | idle              | TEXT    | (migration 4) the group's idle policy
+ *                |                   |         | override as a JSON object, '' = none
  *   tokens       | id                | INTEGER | primary key
  *                | user_id           | INTEGER | → users(id) ON DELETE CASCADE
  *                | hash              | BLOB    | SHA-256 of the secret, 32 bytes, unique
@@ -225,10 +227,15 @@ static const char migration_3[] =
 	" booked_to INTEGER NOT NULL"
 	") STRICT;";
 
+/* 4: a group's idle policy override (docs/idle.md), which lived in a file
+ * of its own beside the store before. */
+static const char migration_4[] = "ALTER TABLE groups ADD COLUMN idle TEXT NOT NULL DEFAULT '';";
+
 const store_sqlite_migration_t store_sqlite_migrations[] = {
 	{1, "initial schema", migration_1},
 	{2, "snapshots", migration_2},
 	{3, "usage accounting", migration_3},
+	{4, "group idle policies", migration_4},
 };
 
 const int store_sqlite_migration_count =

@@ -124,6 +124,7 @@ static const sq_col_t group_cols[] = {
 	C(gh_group_t, id, SQ_COL_I64),
 	C(gh_group_t, name, SQ_COL_TEXT),
 	C(gh_group_t, created_at, SQ_COL_I64),
+	C(gh_group_t, idle, SQ_COL_TEXT),
 };
 
 static const sq_col_t token_cols[] = {
