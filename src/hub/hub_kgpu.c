@@ -55,7 +55,8 @@ int hub_kgpu_mode(hub_t *hub, hub_session_t *hs)
 
 int hub_session_kernel_mode(hub_t *hub, const hub_session_t *hs)
 {
-	return hub_kgpu_mode(hub, (hub_session_t *)hs) == 2; /* only fills the cache */
+	(void)hub;
+	return hs->kmode == 2; /* set when the session is created or loaded */
 }
 
 int hub_kgpu_request(hub_t *hub, hub_session_t *hs)

@@ -139,6 +139,7 @@ static int on_session(void *ctx, const gh_session_t *s)
 	hs->attr_util_pct = -1;
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s->env_name);
+	hub_kgpu_mode(hub, hs);
 	hub_index_add(hub, hs);
 	return 0;
 }
@@ -372,6 +373,7 @@ int hub_session_create(hub_t *hub, const gh_user_t *u, const hub_launch_t *req, 
 	metrics_session_transition(hub->metrics, GH_SESS_QUEUED);
 	hs->rev = 1;
 	hs->strip_prefix = env_strips_prefix(hub, s.env_name);
+	hub_kgpu_mode(hub, hs);
 	hub_index_add(hub, hs);
 	GH_INFO("session %lld (%s) of user %s queued for %d milli-GPU", (long long)s.id, s.name, u->name, milli);
 	/* decide at once so the answer already carries the allocation */
