@@ -11,9 +11,11 @@
  *             |   --restore-detached --pidfile DIR/restored.pid
  *             | cuda-checkpoint --toggle --pid P   (each GPU process again)
  *
- * The restored leader becomes the session's runtime handle: the local
- * runtime's "pid:starttime[:cgroup]" with the new pid and start time and
- * the old cgroup part (hub_ckpt_adopt_ref()).
+ * The restored leader becomes the session's runtime handle: the runtime
+ * takes the restored tree back under the limits a start would give it
+ * (rt_rejoin: the local runtime's cgroup of the session) and names it; an
+ * engine without that op gets the old handle with the new pid and start
+ * time (hub_ckpt_adopt_ref()).
  */
 #include "hub/hub_ckpt.h"
 #include "common/err.h"

@@ -287,6 +287,9 @@ typedef struct {
 int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char *why, size_t whylen);
 /* Adds a "KEY=value" entry to the spec's environment. */
 int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv);
+/* The parts of a start's spec that bound a workspace (session id, sandbox,
+ * memory, CPU, processes), as hub_rtspec_fill sets them. */
+void hub_rtspec_limits(const hub_t *hub, const hub_session_t *hs, rt_spec_t *spec);
 
 /* hub_wsreq.c: a workspace's own HTTP API, from a worker. hub_ws_base
  * gives "http://127.0.0.1:<port>/<prefix>/" and the "Authorization: token"

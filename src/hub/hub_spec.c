@@ -111,13 +111,21 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 	}
 	if (hub->cfg.runtime_sandbox) {
 		gh_strlcpy(rs->hide, hub->cfg.data_dir, sizeof(rs->hide));
-		rs->spec.sandbox = 1;
 		rs->spec.hide_dir = rs->hide;
-		rs->spec.memory_mib = hs->s.memory_mib;
-		rs->spec.cpu_milli = hs->s.cpu_milli;
-		rs->spec.max_pids = 4096;
 	}
+	hub_rtspec_limits(hub, hs, &rs->spec);
 	return 0;
+}
+
+void hub_rtspec_limits(const hub_t *hub, const hub_session_t *hs, rt_spec_t *spec)
+{
+	spec->session_id = hs->s.id;
+	if (hub->cfg.runtime_sandbox) {
+		spec->sandbox = 1;
+		spec->memory_mib = hs->s.memory_mib;
+		spec->cpu_milli = hs->s.cpu_milli;
+		spec->max_pids = 4096;
+	}
 }
 
 int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv)

@@ -529,6 +529,8 @@ typedef struct {
 	char criu[CONFIG_STR], cuda[CONFIG_STR];
 	char images[CONFIG_STR + 64], old_ref[GH_TEXT_MAX];
 	int gpu_pids[HUB_CKPT_GPUS], n_gpu_pids;
+	gh_rt_t *rt;
+	rt_spec_t limits;                /* the cgroup it goes back into */
 	int rc;
 	char ref[GH_TEXT_MAX], err[256];
 } restore_job_t;
@@ -549,8 +551,16 @@ static void restore_run(void *vjob)
 	                           sizeof(job->err));
 	if (job->rc == 0 && (job->rc = hub_ckpt_proc_start(pid, &start)) != 0)
 		snprintf(job->err, sizeof(job->err), "the restored process %d is not running", pid);
-	if (job->rc == 0 && (job->rc = hub_ckpt_adopt_ref(job->old_ref, pid, start, job->ref, sizeof(job->ref))) != 0)
-		snprintf(job->err, sizeof(job->err), "no runtime handle for the restored process %d", pid);
+	if (job->rc == 0) {
+		/* back under its limits, as a start would put it; an engine that
+		 * keeps no such state takes the old handle with the new pid */
+		int rc = rt_rejoin(job->rt, &job->limits, pid, job->ref, sizeof(job->ref));
+		if (rc == GH_EUNSUPPORTED)
+			rc = hub_ckpt_adopt_ref(job->old_ref, pid, start, job->ref, sizeof(job->ref));
+		if ((job->rc = rc) != 0)
+			snprintf(job->err, sizeof(job->err), "no runtime handle for the restored process %d: %s", pid,
+			         gh_strerror(rc));
+	}
 	if (job->rc && !job->err[0])
 		snprintf(job->err, sizeof(job->err), "%s", gh_strerror(job->rc));
 	if (job->rc && pid > 1 && start)
@@ -637,6 +647,8 @@ int hub_ckpt_resume_start(hub_t *hub, hub_session_t *hs)
 	gh_strlcpy(job->old_ref, hs->ckpt_ref, sizeof(job->old_ref));
 	memcpy(job->gpu_pids, hs->ckpt_gpu_pids, sizeof(job->gpu_pids));
 	job->n_gpu_pids = hs->n_ckpt_gpu_pids;
+	job->rt = hub->rt;
+	hub_rtspec_limits(hub, hs, &job->limits);
 	if (worker_submit(hub->worker, job, restore_run, restore_done, hub) != 0) {
 		free(job);
 		return 1;

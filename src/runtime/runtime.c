@@ -92,3 +92,8 @@ int rt_account_name(const char *user, int dedicated, char *out, size_t outlen)
 		return GH_EINVAL;
 	return 0;
 }
+
+int rt_rejoin(gh_rt_t *rt, const rt_spec_t *spec, int pid, char *ref, size_t reflen)
+{
+	return rt->ops->rejoin && spec && pid > 1 ? rt->ops->rejoin(rt, spec, pid, ref, reflen) : GH_EUNSUPPORTED;
+}

@@ -92,6 +92,12 @@ typedef struct rt_ops {
 	/* Fills out for a live workspace (GH_ENOTFOUND when gone). Safe to
 	 * call from a worker thread. */
 	int (*usage)(gh_rt_t *rt, const char *ref, rt_usage_t *out);
+	/* Takes in the process tree rooted at pid, which came back by other
+	 * means (a process checkpoint restored), under the limits a start with
+	 * spec would give it (its cgroup; spec's session_id, sandbox and
+	 * limits are read), and writes its handle to ref. Safe to call from a
+	 * worker thread. NULL = the engine keeps no such state. */
+	int (*rejoin)(gh_rt_t *rt, const rt_spec_t *spec, int pid, char *ref, size_t reflen);
 } rt_ops_t;
 
 struct gh_rt {
@@ -110,6 +116,8 @@ int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid);
 int rt_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg, size_t errlen);
 /* GH_EUNSUPPORTED for an engine that cannot tell. */
 int rt_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out);
+/* GH_EUNSUPPORTED for an engine without the op. */
+int rt_rejoin(gh_rt_t *rt, const rt_spec_t *spec, int pid, char *ref, size_t reflen);
 
 /*
  * Unix account for hub user `user`: dedicated = 1 gives "gh-<user>" (an

@@ -595,6 +595,44 @@ static int local_owns_pid(gh_rt_t *rt, const char *ref, int pid)
 	return sid > 0 && sid == leader;
 }
 
+/* --- rejoin: a restored process tree takes the place of a workspace --- */
+
+static int local_rejoin(gh_rt_t *rt, const rt_spec_t *spec, int pid, char *ref, size_t reflen)
+{
+	rt_local_t *l = (rt_local_t *)rt;
+	rt_cg_join_t join = {.n = 0};
+	rt_usage_t *tree;
+	char cgrel[128] = "", state, line[32], leader_ref[48];
+	unsigned long long st;
+	int want_cg = spec->sandbox || spec->memory_mib > 0 || spec->cpu_milli > 0 || spec->max_pids > 0, n, rc = 0;
+
+	if (rt_proc_stat(pid, &state, &st, NULL) != 0 || state == 'Z')
+		return GH_ENOTFOUND;
+	if (want_cg && rt_cg_enter(&l->cg, spec, cgrel, sizeof(cgrel), &join) == 0) {
+		/* every process of the tree, the leader first: what it starts
+		 * from now on is born inside */
+		snprintf(leader_ref, sizeof(leader_ref), "%d:%llu", pid, st);
+		if (!(tree = calloc(1, sizeof(*tree)))) {
+			rc = GH_ENOMEM;
+		} else if (rt_local_usage(rt, leader_ref, tree) == 0) {
+			for (int i = 0; i < tree->npids; i++) {
+				n = snprintf(line, sizeof(line), "%d\n", tree->pids[i]);
+				for (int k = 0; k < join.n; k++)
+					if (write(join.fd[k], line, (size_t)n) != n && errno != ESRCH)
+						rc = GH_EIO;
+			}
+		}
+		free(tree);
+		rt_cg_join_close(&join);
+		if (rc) {
+			rt_cg_remove(&l->cg, cgrel);
+			return rc;
+		}
+	}
+	n = snprintf(ref, reflen, "%d:%llu%s%s", pid, st, cgrel[0] ? ":" : "", cgrel);
+	return n > 0 && (size_t)n < reflen ? 0 : GH_ETOOBIG;
+}
+
 /* --- exec: a command beside a running workspace (gpuhub shell) --- */
 
 static int local_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fdout, int *pidout, char *errmsg,
@@ -681,4 +719,5 @@ const rt_ops_t rt_local_ops = {
 	.owns_pid = local_owns_pid,
 	.exec = local_exec,
 	.usage = rt_local_usage,
+	.rejoin = local_rejoin,
 };

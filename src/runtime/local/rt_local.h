@@ -59,6 +59,9 @@ void rt_cg_fini(rt_cg_t *cg);
  * (logged once); the caller goes on without.
  */
 int rt_cg_create(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, rt_cg_join_t *join);
+/* rt_cg_create for processes that are to stay: the session's cgroup is
+ * made or kept with what is in it, and spec's limits set (a restore). */
+int rt_cg_enter(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, rt_cg_join_t *join);
 void rt_cg_join_close(rt_cg_join_t *join);
 /* Opens the cgroup.procs files of the existing cgroup rel into join (for a
  * command that joins a running workspace); GH_ENOTFOUND when it is gone. */

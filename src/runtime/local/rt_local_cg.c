@@ -205,7 +205,7 @@ static int create_one(rt_cg_t *cg, int ctl, const char *rel, const rt_spec_t *sp
 	return 0;
 }
 
-int rt_cg_create(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, rt_cg_join_t *join)
+static int cg_make(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, rt_cg_join_t *join, int keep)
 {
 	int ok = 0, i;
 
@@ -221,8 +221,9 @@ int rt_cg_create(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, r
 		return GH_EUNSUPPORTED;
 	ok = 0;
 	snprintf(rel, rellen, "/" CG_BASE "/s%lld", (long long)spec->session_id);
-	/* a cgroup left by an earlier start of the same session: empty it first */
-	{
+	/* a cgroup left by an earlier start of the same session: empty it first
+	 * (unless its members are the ones to keep) */
+	if (!keep) {
 		int *pids = NULL;
 		if (rt_cg_pids(cg, rel, &pids) > 0)
 			rt_cg_kill(cg, rel);
@@ -243,6 +244,16 @@ int rt_cg_create(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, r
 		return GH_EUNSUPPORTED;
 	}
 	return 0;
+}
+
+int rt_cg_create(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, rt_cg_join_t *join)
+{
+	return cg_make(cg, spec, rel, rellen, join, 0);
+}
+
+int rt_cg_enter(rt_cg_t *cg, const rt_spec_t *spec, char *rel, size_t rellen, rt_cg_join_t *join)
+{
+	return cg_make(cg, spec, rel, rellen, join, 1);
 }
 
 /* The tree whose cgroup.procs lists the members (v1: first one present). */
