@@ -55,7 +55,7 @@ typedef struct { char *format, *level; } cfg_log_t;
 typedef struct { char *source, *sim_default, *poll_interval_ms, *mps_control; } cfg_gpus_t;
 typedef struct { char *driver, *url; } cfg_store_t;
 typedef struct { char *engine, *stop_grace_s, *sandbox, *accounts; } cfg_runtime_t;
-typedef struct { char *max_body_bytes, *cookie_secure; } cfg_http_t;
+typedef struct { char *max_body_bytes, *cookie_secure, *websocket_relay; } cfg_http_t;
 typedef struct { char *login_ttl_hours, *token_ttl_days; } cfg_auth_t;
 typedef struct { char *max_per_user; } cfg_sessions_t;
 typedef struct {
@@ -129,6 +129,7 @@ static const cyaml_schema_field_t cfg_runtime_fields[] = {
 static const cyaml_schema_field_t cfg_http_fields[] = {
 	CFG_LEAF("max_body_bytes", cfg_http_t, max_body_bytes, CYAML_UNLIMITED),
 	CFG_LEAF("cookie_secure", cfg_http_t, cookie_secure, CYAML_UNLIMITED),
+	CFG_LEAF("websocket_relay", cfg_http_t, websocket_relay, CFG_LEN(websocket_relay)),
 	CYAML_FIELD_END
 };
 static const cyaml_schema_field_t cfg_auth_fields[] = {
@@ -266,6 +267,7 @@ const cfg_key_t cfg_keys[] = {
 		max_body_bytes, 1024, 1073741824L, 1),
 	CFG_KEY("http.cookie_secure", CFG_BOOL, CFG_S_HTTP, cfg_http_t, cookie_secure,
 		cookie_secure, 0, 1, 0),
+	CFG_KEY("http.websocket_relay", CFG_TEXT, CFG_S_HTTP, cfg_http_t, websocket_relay, websocket_relay, 0, 0, 0),
 	CFG_KEY("auth.login_ttl_hours", CFG_INT, CFG_S_AUTH, cfg_auth_t, login_ttl_hours,
 		login_ttl_hours, 1, 8760, 1),
 	CFG_KEY("auth.token_ttl_days", CFG_INT, CFG_S_AUTH, cfg_auth_t, token_ttl_days,
@@ -416,6 +418,7 @@ void config_defaults(gh_config_t *cfg)
 	gh_strlcpy(cfg->runtime_accounts, "none", sizeof cfg->runtime_accounts);
 	cfg->max_body_bytes = 1048576;
 	cfg->cookie_secure = 0;
+	gh_strlcpy(cfg->websocket_relay, "auto", sizeof cfg->websocket_relay);
 	cfg->login_ttl_hours = 12;
 	cfg->token_ttl_days = 90;
 	cfg->max_sessions_per_user = 10;
@@ -717,6 +720,7 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	static const char *const drivers[] = { "sqlite", "postgres", NULL };
 	static const char *const engines[] = { "local", NULL };
 	static const char *const accounts[] = { "none", "dedicated", "map", NULL };
+	static const char *const relays[] = { "auto", "hub", NULL };
 	static const char *const placements[] = { "random", "firstfit", "bestfit", "packing",
 						  "dotprod", "fgd", "gpuhub", NULL };
 	char host[CONFIG_STR];
@@ -765,6 +769,8 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	    (strchr(cfg->gpus_mps_control, '/') && cfg->gpus_mps_control[0] != '/'))
 		return cfg_bad(errmsg, errlen, "gpus.mps_control: '%s' must be \"off\", a command name or an "
 			       "absolute path", cfg->gpus_mps_control);
+	if (!cfg_one_of(cfg->websocket_relay, relays))
+		return cfg_bad(errmsg, errlen, "http.websocket_relay: '%s' is not auto or hub", cfg->websocket_relay);
 	if (!cfg_one_of(cfg->runtime_accounts, accounts))
 		return cfg_bad(errmsg, errlen, "runtime.accounts: '%s' is not none, dedicated or map",
 			       cfg->runtime_accounts);

@@ -25,6 +25,7 @@
  *   runtime.accounts          runtime_accounts  "none" | "dedicated" (gh-<user>) | "map"
  *   http.max_body_bytes       max_body_bytes    1048576
  *   http.cookie_secure        cookie_secure     false
+ *   http.websocket_relay      websocket_relay   "auto" (kernel sockmap where allowed) | "hub"
  *   auth.login_ttl_hours      login_ttl_hours   12
  *   auth.token_ttl_days       token_ttl_days    90   (default expiry; 0 = never)
  *   sessions.max_per_user     max_sessions_per_user 10
@@ -86,6 +87,7 @@ typedef struct {
 	char runtime_accounts[16];
 	long max_body_bytes;
 	int cookie_secure;
+	char websocket_relay[8];
 	int login_ttl_hours;
 	int token_ttl_days;
 	int max_sessions_per_user;

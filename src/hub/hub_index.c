@@ -174,7 +174,8 @@ int64_t *hub_live_ids(const hub_t *hub, int *n)
 	*n = 0;
 	if (!ids)
 		return NULL;
-	memcpy(ids, hub->live, (size_t)hub->n_live * sizeof(*ids));
+	if (hub->n_live)
+		memcpy(ids, hub->live, (size_t)hub->n_live * sizeof(*ids));
 	*n = hub->n_live;
 	return ids;
 }

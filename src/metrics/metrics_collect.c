@@ -348,7 +348,7 @@ static void render_http(expo_t *e, metrics_t *m, const metrics_http_state_t *hst
 		               METRICS_LAT_BUCKETS, r->lat_sum);
 	}
 	expo_family(e, "gpuhub_proxy_bytes_total", EXPO_COUNTER,
-	            "Bytes through the workspace proxy (HTTP bodies and answers; not WebSocket frames).");
+	            "Bytes through the workspace proxy: HTTP bodies and answers, and WebSocket bytes where the kernel relays them.");
 	{
 		const char *in[] = {"direction", "to_workspace", NULL}, *out[] = {"direction", "to_client", NULL};
 		expo_sample_i(e, "gpuhub_proxy_bytes_total", in, (int64_t)m->proxy_in);

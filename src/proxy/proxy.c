@@ -11,6 +11,8 @@
  *                               | of proxy_wake.c, which wakes a suspended one
  *   rewrite                     | -
  *   h2o proxy to 127.0.0.1:port | 502 from h2o when the workspace is down
+ *   (a WebSocket: proxy_ktun.c  | 502/504, or the workspace's refusal
+ *   when the kernel relays)     |
  *
  * Rewrite: the hub's credentials never reach the workspace (Authorization
  * and the gpuhub_session cookie are removed) and the workspace's own token
@@ -26,6 +28,7 @@
  * see docs/idle.md.
  */
 #include "proxy/proxy.h"
+#include "proxy/proxy_ktun.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -50,6 +53,7 @@ struct proxy {
 	h2o_timeout_t io_timeout, ws_timeout;
 	upstream_t **ups;                /* each pool stays where it was made */
 	int nups, cap;
+	ktun_t *ktun;                    /* WebSockets relayed by the kernel; NULL = by h2o's tunnel */
 };
 
 int proxy_create(proxy_t **out, hub_t *hub, h2o_context_t *ctx)
@@ -64,6 +68,14 @@ int proxy_create(proxy_t **out, hub_t *hub, h2o_context_t *ctx)
 	p->client = ctx->proxy.client_ctx;
 	p->client.io_timeout = &p->io_timeout;
 	p->client.websocket_timeout = &p->ws_timeout; /* allows Upgrade */
+	if (strcmp(hub_config(hub)->websocket_relay, "hub") != 0) {
+		char why[512];
+		if (ktun_open(&p->ktun, hub, ctx, &p->ws_timeout, why, sizeof(why)) == 0)
+			GH_INFO("WebSockets to workspaces are relayed by the kernel (BPF sockmap)");
+		else
+			GH_INFO("WebSockets to workspaces are relayed by the hub: the kernel refused a BPF sockmap "
+			        "program (%.300s)", why);
+	}
 	*out = p;
 	return 0;
 }
@@ -72,6 +84,7 @@ void proxy_destroy(proxy_t *p)
 {
 	if (!p)
 		return;
+	ktun_close(p->ktun);
 	for (int i = 0; i < p->nups; i++) {
 		h2o_socketpool_dispose(&p->ups[i]->pool);
 		free(p->ups[i]);
@@ -91,7 +104,7 @@ int proxy_websockets_open(const proxy_t *p)
 	const h2o_linklist_t *anchor = &p->ws_timeout._entries, *l;
 	for (l = anchor->next; l && l != anchor; l = l->next)
 		n++;
-	return n;
+	return n + (p->ktun ? ktun_open_count(p->ktun) : 0);
 }
 
 static h2o_socketpool_t *pool_for(proxy_t *p, int port)
@@ -262,14 +275,6 @@ void proxy_handle(proxy_t *p, h2o_req_t *req, const gh_user_t *user)
 		                      h2o_strdup(&req->pool, origin, SIZE_MAX).base, strlen(origin), 1);
 	strip_cookie(req);
 
-	ov = h2o_mem_alloc_pool(&req->pool, sizeof(*ov));
-	memset(ov, 0, sizeof(*ov));
-	ov->client_ctx = &p->client;
-	ov->socketpool = pool_for(p, hs->s.port);
-	if (!ov->socketpool) {
-		http_send_error(req, 500, "internal", NULL, "out of memory");
-		return;
-	}
 	if (hs->strip_prefix) {
 		const char *full = req->path.base + (rest - path);
 		size_t len = req->path.len - (size_t)(rest - path);
@@ -282,6 +287,19 @@ void proxy_handle(proxy_t *p, h2o_req_t *req, const gh_user_t *user)
 		}
 	} else {
 		upath = req->path;
+	}
+	if (p->ktun && req->version < 0x200 && req->upgrade.base &&
+	    h2o_lcstris(req->upgrade.base, req->upgrade.len, H2O_STRLIT("websocket"))) {
+		ktun_handle(p->ktun, req, hs->s.id, hs->s.port, upath);
+		return;
+	}
+	ov = h2o_mem_alloc_pool(&req->pool, sizeof(*ov));
+	memset(ov, 0, sizeof(*ov));
+	ov->client_ctx = &p->client;
+	ov->socketpool = pool_for(p, hs->s.port);
+	if (!ov->socketpool) {
+		http_send_error(req, 500, "internal", NULL, "out of memory");
+		return;
 	}
 	h2o_reprocess_request(req, req->method, &H2O_URL_SCHEME_HTTP,
 	                      h2o_strdup(&req->pool, authority, SIZE_MAX), upath, ov, 0);

@@ -3,6 +3,10 @@ A stand-in workspace for proxy tests: it listens where the hub says
 (GPUHUB_PORT on 127.0.0.1), refuses any request without the hub's
 workspace token, answers GET with what it received (JSON), and echoes
 WebSocket text messages (a small RFC 6455 server from the standard library).
+WebSocket paths with a word in them change what it does: .../refuse is
+answered 404 instead of 101; .../greet sends "hello" right after its 101
+(.../greet-N after N microseconds);
+.../bye closes the connection after its first echo.
 """
 
 import base64
@@ -11,6 +15,7 @@ import json
 import os
 import socketserver
 import struct
+import time
 
 PORT = int(os.environ["GPUHUB_PORT"])
 WANT = "token " + os.environ["GPUHUB_WORKSPACE_TOKEN"]
@@ -67,7 +72,10 @@ class Handler(socketserver.StreamRequestHandler):
                 self.reply(403, {"error": "missing or wrong workspace token"})
                 continue
             if headers.get("upgrade", "").lower() == "websocket":
-                return self.websocket(headers)
+                if "/refuse" in path:
+                    self.reply(404, {"error": "no such channel"})
+                    return
+                return self.websocket(headers, path)
             self.reply(200, {"method": method, "path": path, "headers": headers,
                              "body": body.decode("utf-8", "replace")})
 
@@ -77,7 +85,7 @@ class Handler(socketserver.StreamRequestHandler):
                          b"content-length: %d\r\n\r\n" % (status, len(b)) + b)
         self.wfile.flush()
 
-    def websocket(self, headers):
+    def websocket(self, headers, path):
         if headers.get("origin") not in (None, "http://127.0.0.1:%d" % PORT):
             self.reply(403, {"error": "cross-origin websocket refused"})
             return
@@ -87,6 +95,13 @@ class Handler(socketserver.StreamRequestHandler):
                           "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n" % accept)
                          .encode())
         self.wfile.flush()
+        if "/greet" in path:
+            tail = path.split("/greet", 1)[1]
+            if tail.startswith("-"):
+                end = time.perf_counter() + int(tail[1:].split("/")[0].split("?")[0]) / 1e6
+                while time.perf_counter() < end:
+                    pass
+            send_frame(self.wfile, 1, b"hello")
         while True:
             op, data = read_frame(self.rfile)
             if op is None or op == 8:
@@ -95,6 +110,8 @@ class Handler(socketserver.StreamRequestHandler):
                 send_frame(self.wfile, 10, data)
             elif op in (1, 2):
                 send_frame(self.wfile, op, b"echo:" + data)
+                if "/bye" in path:
+                    return
 
 
 class Server(socketserver.ThreadingTCPServer):

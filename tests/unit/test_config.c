@@ -457,6 +457,8 @@ static void test_validate(void **state)
 	EXPECT_INVALID(c.max_sessions_per_user = 0, "sessions.max_per_user");
 	EXPECT_INVALID(c.max_sessions_per_user = 1001, "sessions.max_per_user");
 	EXPECT_VALID(c.max_sessions_per_user = 1000);
+	EXPECT_INVALID(strcpy(c.websocket_relay, "kernel"), "http.websocket_relay");
+	EXPECT_VALID(strcpy(c.websocket_relay, "hub"));
 	/* borrowing needs a quota to borrow beyond, and a ceiling above it */
 	EXPECT_INVALID(c.sched_user_gpus_max = 2, "sched.user_gpus_max");
 	EXPECT_INVALID((c.sched_user_gpus = 4, c.sched_user_gpus_max = 2), "sched.user_gpus_max");

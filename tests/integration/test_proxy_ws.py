@@ -1,0 +1,110 @@
+"""
+WebSockets through the workspace proxy, with either relay
+(http.websocket_relay): `auto`, where the kernel forwards the bytes once
+the hub has done the handshake (a BPF sockmap program; the hub falls back
+to its own relay where the kernel refuses), and `hub`, the hub's event
+loop. Both must behave alike for the browser and the workspace.
+"""
+import os
+import time
+
+import pytest
+import requests
+import websocket
+
+from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_for, wait_state
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def metric(daemon, name, **labels):
+    text = requests.get(daemon.url + "/metrics", timeout=10).text
+    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+    return next(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(want + " "))
+
+
+@pytest.fixture(params=["auto", "hub"])
+def echo_hub(request, daemon_factory, tmp_path):
+    cfg = tmp_path / "gpuhub.yaml"
+    cfg.write_text(f"http:\n  websocket_relay: {request.param}\n")
+    d = daemon_factory(extra_args=["--config", str(cfg)])
+    admin = Api(d, ADMIN_TOKEN)
+    r = admin.post("/environments", json={
+        "name": "echo", "interface": "jupyter", "default_gpus": 0,
+        "launch": {"local": {"command": ["/usr/bin/python3", os.path.join(HERE, "workspace_echo.py")]}}})
+    assert r.status_code == 201, r.text
+    ann = create_user(admin, d, "ann")
+    s = launch(ann.api, "lab", env="echo", gpus=0)
+    wait_state(ann.api, s["id"], ["running"])
+    base = f"ws://127.0.0.1:{d.port}/user/ann/lab"
+    auth = [f"Authorization: Bearer {ann.token}"]
+    wait_for(lambda: requests.get(f"{d.url}/user/ann/lab/", headers={"Authorization": f"Bearer {ann.token}"},
+                                  timeout=5).status_code == 200, 20, 0.1, "the workspace answers")
+    kernel = "relayed by the kernel (BPF sockmap)" in d.log()
+    if request.param == "hub":
+        assert "relayed by the kernel" not in d.log()
+    else:
+        # either line is fine (the kernel may refuse), and the log says which
+        assert kernel or "relayed by the hub: the kernel refused" in d.log()
+    return d, base, auth, kernel
+
+
+def connect(base, path, auth, origin):
+    return websocket.create_connection(base + path, header=auth, origin=origin, timeout=10)
+
+
+def test_messages_both_ways_and_the_end_from_the_browser(echo_hub):
+    d, base, auth, kernel = echo_hub
+    sent0 = metric(d, "gpuhub_proxy_bytes_total", direction="to_workspace")
+    ws = connect(base, "/api/kernels/k1/channels", auth, d.url)
+    assert metric(d, "gpuhub_proxy_websockets_open") == 1
+    for i in range(50):
+        ws.send(f"m{i}")
+        assert ws.recv() == f"echo:m{i}"
+    big = os.urandom(300000)
+    ws.send_binary(big)
+    assert ws.recv() == b"echo:" + big
+    ws.close()
+    wait_for(lambda: metric(d, "gpuhub_proxy_websockets_open") == 0, 10, 0.1, "the tunnel closed")
+    if kernel:
+        # the kernel's relay counts the WebSocket bytes too (booked at the end)
+        assert metric(d, "gpuhub_proxy_bytes_total", direction="to_workspace") - sent0 >= len(big)
+
+
+def test_the_workspace_speaks_first(echo_hub):
+    # bytes the workspace sends right after its 101, before the browser says
+    # anything, must arrive (they may reach the hub before the relay is set up)
+    d, base, auth, _ = echo_hub
+    for delay in list(range(0, 300, 20)) * 2 + [500, 1000, 2000]:
+        ws = connect(base, f"/api/kernels/k2/greet-{delay}", auth, d.url)
+        ws.settimeout(3)
+        assert ws.recv() == "hello", delay
+        ws.send("after")
+        assert ws.recv() == "echo:after"
+        ws.close()
+
+
+def test_the_end_from_the_workspace_reaches_the_browser(echo_hub):
+    d, base, auth, _ = echo_hub
+    ws = connect(base, "/api/kernels/k3/bye", auth, d.url)
+    ws.send("last")
+    assert ws.recv() == "echo:last"
+    ws.settimeout(10)
+    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+        while True:
+            if ws.recv() in ("", b""):
+                raise websocket.WebSocketConnectionClosedException("closed")
+    wait_for(lambda: metric(d, "gpuhub_proxy_websockets_open") == 0, 10, 0.1, "the tunnel closed")
+
+
+def test_a_refused_upgrade_keeps_the_workspace_status(echo_hub):
+    d, base, auth, _ = echo_hub
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        connect(base, "/api/kernels/k4/refuse", auth, d.url)
+    assert e.value.status_code in (404, 502)
+    # and the workspace still works afterwards
+    ws = connect(base, "/api/kernels/k5/channels", auth, d.url)
+    ws.send("ok?")
+    assert ws.recv() == "echo:ok?"
+    ws.close()
+    time.sleep(0.2)
