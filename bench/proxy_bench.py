@@ -11,13 +11,14 @@ what JupyterHub puts in front of its servers), measured in the same run:
             (bench/ws_echo.py as the session's workspace), one connection;
             direct, through the hub, through CHP and through a bare relay
             (bench/tcp_relay.c, compiled here: the least a user-space hop
-            costs), interleaved in 6 turns; medians of the turn medians
+            costs), interleaved in 12 turns; medians of the turn medians
 
 HTTP: wrk, 2 threads, 50 connections, --latency; requests/s and p99.
 Targets: gpuhub >= 0.9x direct throughput and >= 2x CHP; WebSocket round
 trip <= 1.1x direct. Appends the table to bench/RESULTS.md.
 
-  bench/proxy_bench.py [--duration 8] [--conns 50] [--rounds 3000]
+  bench/proxy_bench.py [--duration 8] [--conns 50] [--rounds 6000] [--turns 12]
+                       [--relay auto|hub] [--ws-only]
 """
 
 import argparse
@@ -75,7 +76,7 @@ def wrk(url, duration, conns, header=None):
     return rps, p99
 
 
-WS_TURNS = 6
+WS_TURNS = 12
 
 
 def ws_rtt(url, rounds, header=None):
@@ -118,7 +119,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--duration", type=int, default=8)
     ap.add_argument("--conns", type=int, default=50)
-    ap.add_argument("--rounds", type=int, default=3000)
+    ap.add_argument("--rounds", type=int, default=6000)
+    ap.add_argument("--turns", type=int, default=WS_TURNS, help="WebSocket turns (interleaved paths)")
+    ap.add_argument("--ws-only", action="store_true", help="only the WebSocket round trips (no table appended)")
+    ap.add_argument("--relay", choices=("auto", "hub"), default="auto", help="the hub's http.websocket_relay")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     a = ap.parse_args()
     for tool in ("wrk", "jupyter-server"):
@@ -127,7 +131,9 @@ def main():
     work = tempfile.mkdtemp(prefix="gpuhub-proxy-bench.")
     os.chmod(work, 0o755)
     from spawn_bench import Hub
-    hub = Hub(work)
+    with open(os.path.join(work, "gpuhub.yaml"), "w") as f:
+        f.write(f"http:\n  websocket_relay: {a.relay}\n")
+    hub = Hub(work, ["--config", os.path.join(work, "gpuhub.yaml")])
     api = hub.url + "/api/v1"
     tok = hub.token
     auth = f"Authorization: Bearer {tok}"
@@ -161,7 +167,7 @@ def main():
         # token ("Authorization: token ..."), which Jupyter checks; direct and
         # CHP requests carry the same header, so the upstream does the same work.
         wtok = {k: session_env(os.path.join(work, 'hub'), v, "GPUHUB_WORKSPACE_TOKEN") for k, v in sids.items()}
-        for label, key, dpath, hpath, cpath in cases:
+        for label, key, dpath, hpath, cpath in (() if a.ws_only else cases):
             same = f"Authorization: token {wtok[key]}"
             direct = wrk(f"http://127.0.0.1:{ports[key]}{dpath}", a.duration, a.conns, same)
             via = wrk(f"{hub.url}{hpath}", a.duration, a.conns, auth)
@@ -185,19 +191,22 @@ def main():
         turns = {"direct": [], "gpuhub": [], "relay": [], "chp": []}
         try:
             wait_until(lambda: http("GET", f"http://127.0.0.1:{rport}/")[0] == 200, 30)
-            for _ in range(WS_TURNS):
-                turns["direct"].append(ws_rtt(f"ws://127.0.0.1:{ports['ws']}/echo", a.rounds // WS_TURNS))
+            for _ in range(a.turns):
+                turns["direct"].append(ws_rtt(f"ws://127.0.0.1:{ports['ws']}/echo", a.rounds // a.turns))
                 turns["gpuhub"].append(ws_rtt(f"ws://127.0.0.1:{hub.port}/user/admin/ws/echo",
-                                              a.rounds // WS_TURNS, [auth]))
-                turns["relay"].append(ws_rtt(f"ws://127.0.0.1:{rport}/echo", a.rounds // WS_TURNS))
-                turns["chp"].append(ws_rtt(f"ws://127.0.0.1:{chp.port}/echo", a.rounds // WS_TURNS))
+                                              a.rounds // a.turns, [auth]))
+                turns["relay"].append(ws_rtt(f"ws://127.0.0.1:{rport}/echo", a.rounds // a.turns))
+                turns["chp"].append(ws_rtt(f"ws://127.0.0.1:{chp.port}/echo", a.rounds // a.turns))
         finally:
             kill_group(relay)
         chp.close()
         chp = None
         ws = {k: (statistics.median(m for m, _ in v), statistics.median(p for _, p in v)) for k, v in turns.items()}
         wdirect, wvia, wrelay, wchp = ws["direct"], ws["gpuhub"], ws["relay"], ws["chp"]
-        print("ws", ws, flush=True)
+        print("ws", {k: [round(m) for m, _ in v] for k, v in turns.items()}, flush=True)
+        print("ws medians", {k: round(v[0], 1) for k, v in ws.items()}, flush=True)
+        if a.ws_only:
+            return
     finally:
         if chp:
             chp.close()

@@ -114,14 +114,14 @@ def direct_once(work, i):
 # --- gpuhub -------------------------------------------------------------
 
 class Hub:
-    def __init__(self, work):
+    def __init__(self, work, extra_args=()):
         self.port = freeport()
         self.token = "gh_" + secrets.token_urlsafe(32).rstrip("=")
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, GPUHUB_ADMIN_TOKEN=self.token, HOME=work)
         self.log = open(os.path.join(work, "gpuhub.log"), "wb")
         self.p = subprocess.Popen([BIN, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir",
-                                   os.path.join(work, "hub"), "--gpus", "sim:4"],
+                                   os.path.join(work, "hub"), "--gpus", "sim:4", *extra_args],
                                   env=env, stdout=self.log, stderr=self.log, start_new_session=True)
         wait_until(lambda: http("GET", self.url + "/api/v1/health")[0] == 200, 30)
 
