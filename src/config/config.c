@@ -713,6 +713,19 @@ static int cfg_ranges_ok(const gh_config_t *cfg, char *errmsg, size_t errlen)
 	return 0;
 }
 
+/* sched.<who>_gpus_max: 0, or at least the quota sched.<who>_gpus (which
+ * must be set). 0 or GH_ECONFIG. */
+static int borrow_bad(char *errmsg, size_t errlen, const char *who, int quota, int max)
+{
+	if (max && !quota)
+		return cfg_bad(errmsg, errlen, "sched.%s_gpus_max: needs a quota to borrow beyond (sched.%s_gpus)",
+			       who, who);
+	if (max && max < quota)
+		return cfg_bad(errmsg, errlen, "sched.%s_gpus_max: %d is below sched.%s_gpus (%d)", who, max, who,
+			       quota);
+	return 0;
+}
+
 int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 {
 	static const char *const formats[] = { "text", "json", NULL };
@@ -778,18 +791,9 @@ int config_validate(const gh_config_t *cfg, char *errmsg, size_t errlen)
 		return cfg_bad(errmsg, errlen,
 			       "sched.placement: '%s' is not random, firstfit, bestfit, packing, dotprod, "
 			       "fgd or gpuhub", cfg->sched_placement);
-	if (cfg->sched_user_gpus_max && cfg->sched_user_gpus_max < cfg->sched_user_gpus)
-		return cfg_bad(errmsg, errlen, "sched.user_gpus_max: %d is below sched.user_gpus (%d)",
-			       cfg->sched_user_gpus_max, cfg->sched_user_gpus);
-	if (cfg->sched_user_gpus_max && !cfg->sched_user_gpus)
-		return cfg_bad(errmsg, errlen, "sched.user_gpus_max: needs a quota to borrow beyond "
-			       "(sched.user_gpus)");
-	if (cfg->sched_group_gpus_max && cfg->sched_group_gpus_max < cfg->sched_group_gpus)
-		return cfg_bad(errmsg, errlen, "sched.group_gpus_max: %d is below sched.group_gpus (%d)",
-			       cfg->sched_group_gpus_max, cfg->sched_group_gpus);
-	if (cfg->sched_group_gpus_max && !cfg->sched_group_gpus)
-		return cfg_bad(errmsg, errlen, "sched.group_gpus_max: needs a quota to borrow beyond "
-			       "(sched.group_gpus)");
+	if (borrow_bad(errmsg, errlen, "user", cfg->sched_user_gpus, cfg->sched_user_gpus_max) ||
+	    borrow_bad(errmsg, errlen, "group", cfg->sched_group_gpus, cfg->sched_group_gpus_max))
+		return GH_ECONFIG;
 	if (cfg->metrics_token_file[0] && access(cfg->metrics_token_file, R_OK) != 0)
 		return cfg_bad(errmsg, errlen, "metrics.token_file: cannot read '%s': %s",
 			       cfg->metrics_token_file, strerror(errno));

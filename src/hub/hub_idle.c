@@ -44,26 +44,6 @@
 
 /* --- policy --- */
 
-/* Reads an "idle" object (environment spec or group override): any of
- * gpu_idle_s, gpu_util_percent, full_idle_s, max_lifetime_s, warn_s. */
-static void policy_from_json(json_t *o, idle_policy_t *p)
-{
-	json_t *v;
-	idle_policy_unset(p);
-	if (!json_is_object(o))
-		return;
-	if (json_is_integer(v = json_object_get(o, "gpu_idle_s")))
-		p->gpu_idle_s = (int)json_integer_value(v);
-	if (json_is_integer(v = json_object_get(o, "gpu_util_percent")))
-		p->gpu_util_pct = (int)json_integer_value(v);
-	if (json_is_integer(v = json_object_get(o, "full_idle_s")))
-		p->full_idle_s = (int)json_integer_value(v);
-	if (json_is_integer(v = json_object_get(o, "max_lifetime_s")))
-		p->max_lifetime_s = (int)json_integer_value(v);
-	if (json_is_integer(v = json_object_get(o, "warn_s")))
-		p->warn_s = (int)json_integer_value(v);
-}
-
 void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *out)
 {
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
@@ -82,7 +62,7 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 	}
 	if (e) {
 		json_t *o = json_loads(e->spec, 0, NULL);
-		policy_from_json(json_object_get(o, "idle"), &over);
+		hub_idle_policy_from_json(json_object_get(o, "idle"), &over);
 		idle_policy_merge(out, &over);
 		json_decref(o);
 	}

@@ -43,8 +43,7 @@ json_t *hub_idle_policy_json(const idle_policy_t *p)
 	return o;
 }
 
-/* Fields of a policy object onto p, every other field unset. */
-static void policy_from_json(idle_policy_t *p, const json_t *v)
+void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p)
 {
 	json_t *f;
 	idle_policy_unset(p);
@@ -81,7 +80,7 @@ static int on_group(void *ctx, const gh_group_t *row)
 	o = row->idle[0] ? json_loads(row->idle, 0, NULL) : NULL;
 	if (row->idle[0] && !json_is_object(o))
 		GH_WARN("the idle policy of group %s in the store is unreadable; the group uses the defaults", row->name);
-	policy_from_json(&g->policy, o);
+	hub_idle_policy_from_json(o, &g->policy);
 	json_decref(o);
 	return 0;
 }
@@ -145,7 +144,7 @@ static void import_file(hub_t *hub)
 			idle_policy_t p;
 			if (!gh_name_valid(key) || (g && g->row.idle[0]))
 				continue;
-			policy_from_json(&p, v);
+			hub_idle_policy_from_json(v, &p);
 			if ((rc = group_put(hub, key, &p)))
 				break;
 			n++;

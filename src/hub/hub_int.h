@@ -289,6 +289,10 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv);
 /* The parts of a start's spec that bound a workspace (session id, sandbox,
  * memory, CPU, processes), as hub_rtspec_fill sets them. */
+/* An "idle" object (environment spec, group override) onto p: any of
+ * gpu_idle_s, gpu_util_percent, full_idle_s, max_lifetime_s, warn_s; every
+ * other field unset (v may be NULL or not an object). hub_idle_policy.c */
+void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p);
 void hub_rtspec_limits(const hub_t *hub, const hub_session_t *hs, rt_spec_t *spec);
 
 /* hub_wsreq.c: a workspace's own HTTP API, from a worker. hub_ws_base

@@ -496,6 +496,18 @@ def gpus_in_use(admin):
     return sum(g["allocated_milli"] for g in admin.get("/gpus").json()["items"])
 
 
+def metric(daemon, name, **labels):
+    """The value of one sample of the hub's /metrics (labels given in the
+    order the hub writes them); with _all=True the sum of all of name's
+    samples."""
+    text = requests.get(daemon.url + "/metrics", timeout=10).text
+    if labels.get("_all"):
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(name + "{") or line.startswith(name + " "))
+    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+    return next(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(want + " "))
+
+
 # --------------------------------------------------------------------------
 # Jupyter kernels through the hub's proxy
 

@@ -20,17 +20,12 @@ import pytest
 import requests
 
 from conftest import (ADMIN_TOKEN, Api, assert_error, create_user, event_types, gpus_in_use, kernel_execute, launch,
-                      needs_jupyter, wait_for, wait_state)
+                      metric, needs_jupyter, wait_for, wait_state)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 
-def reclaimed(daemon, reason):
-    """gpuhub_gpu_reclaimed_seconds_total{reason=...} from the hub's /metrics."""
-    text = requests.get(daemon.url + "/metrics", timeout=10).text
-    want = f'gpuhub_gpu_reclaimed_seconds_total{{reason="{reason}"}} '
-    return next(float(line[len(want):]) for line in text.splitlines() if line.startswith(want))
 
 def idle_daemon(daemon_factory, tmp_path, **idle):
     conf = {"poll_interval_s": 1, "gpu_idle_s": 0, "full_idle_s": 0, "warn_s": 1}
@@ -201,7 +196,7 @@ def test_process_using_its_gpu_is_not_idle_and_an_unused_gpu_is_given_back(daemo
     s = wait_state(admin, idle, ["suspended"], timeout=30)
     assert s["allocations"] == []
     # its GPU counts as reclaimed from an idle session, not as a stop
-    assert reclaimed(d, "idle") > 0 and reclaimed(d, "stopped") == 0
+    assert metric(d, "gpuhub_gpu_reclaimed_seconds_total", reason="idle") > 0 and metric(d, "gpuhub_gpu_reclaimed_seconds_total", reason="stopped") == 0
     # ... while the one at 90 % keeps its GPU, with no user traffic at all
     s = admin.get(f"/sessions/{busy}").json()
     assert s["state"] == "running", s
@@ -232,7 +227,7 @@ def test_suspend_and_resume_by_api_and_cli(daemon, tmp_path):
     s = wait_state(dee.api, sid, ["suspended"], timeout=30)
     assert s["allocations"] == [] and s["reason"] == "suspended by its user"
     # a suspend by hand gives the GPU back as a stop would, not as idle
-    assert reclaimed(daemon, "stopped") > 0 and reclaimed(daemon, "idle") == 0
+    assert metric(daemon, "gpuhub_gpu_reclaimed_seconds_total", reason="stopped") > 0 and metric(daemon, "gpuhub_gpu_reclaimed_seconds_total", reason="idle") == 0
     # suspending twice is fine; stopping it is too (later)
     assert dee.api.post(f"/sessions/{sid}/suspend").status_code == 200
 

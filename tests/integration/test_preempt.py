@@ -4,35 +4,29 @@ none free, the scheduler takes them back from an idle session first, then
 from one that borrowed beyond its quota. The victim is suspended (files
 kept, resumable), never killed, and its GPUs go to the waiting session.
 """
-import requests
-
-from conftest import ADMIN_TOKEN, Api, create_user, event_types, launch, wait_state
+from conftest import ADMIN_TOKEN, Api, create_user, event_types, launch, metric, wait_state
 
 
 def reclaimed(daemon, reason):
-    text = requests.get(daemon.url + "/metrics", timeout=10).text
-    want = f'gpuhub_gpu_reclaimed_seconds_total{{reason="{reason}"}} '
-    return next(float(line[len(want):]) for line in text.splitlines() if line.startswith(want))
+    return metric(daemon, "gpuhub_gpu_reclaimed_seconds_total", reason=reason)
 
 
 def preemptions(daemon):
-    text = requests.get(daemon.url + "/metrics", timeout=10).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("gpuhub_sched_preemptions_total"))
+    return metric(daemon, "gpuhub_sched_preemptions_total", _all=True)
 
 
 def hub_with(daemon_factory, tmp_path, gpus, yaml):
+    """A hub with gpus and the configuration yaml, and two users: (hub, ann, bob)."""
     cfg = tmp_path / "gpuhub.yaml"
     cfg.write_text(yaml)
-    return daemon_factory(gpus=gpus, extra_args=["--config", str(cfg)])
+    d = daemon_factory(gpus=gpus, extra_args=["--config", str(cfg)])
+    admin = Api(d, ADMIN_TOKEN)
+    return d, create_user(admin, d, "ann"), create_user(admin, d, "bob")
 
 
 def test_borrowed_gpu_is_taken_back_by_suspending_the_borrower(daemon_factory, tmp_path):
-    d = hub_with(daemon_factory, tmp_path, "sim:2xA100-80GB",
+    d, ann, bob = hub_with(daemon_factory, tmp_path, "sim:2xA100-80GB",
                  "sched:\n  user_gpus: 1\n  user_gpus_max: 2\n")
-    admin = Api(d, ADMIN_TOKEN)
-    ann = create_user(admin, d, "ann")
-    bob = create_user(admin, d, "bob")
 
     first = launch(ann.api, "first", gpus=1)["id"]
     wait_state(ann.api, first, ["running"])
@@ -67,11 +61,8 @@ def test_borrowed_gpu_is_taken_back_by_suspending_the_borrower(daemon_factory, t
 
 def test_idle_session_is_the_first_victim(daemon_factory, tmp_path):
     # full-idle after 2 s, then a long warning: the session sits idle-warned
-    d = hub_with(daemon_factory, tmp_path, "sim:1xA100-80GB",
+    d, ann, bob = hub_with(daemon_factory, tmp_path, "sim:1xA100-80GB",
                  "idle:\n  poll_interval_s: 1\n  full_idle_s: 2\n  gpu_idle_s: 0\n  warn_s: 600\n")
-    admin = Api(d, ADMIN_TOKEN)
-    ann = create_user(admin, d, "ann")
-    bob = create_user(admin, d, "bob")
 
     idle = launch(ann.api, "idle", gpus=1)["id"]
     wait_state(ann.api, idle, ["idle-warned"], timeout=30)
@@ -85,10 +76,7 @@ def test_idle_session_is_the_first_victim(daemon_factory, tmp_path):
 
 
 def test_a_busy_session_within_quota_is_never_a_victim(daemon_factory, tmp_path):
-    d = hub_with(daemon_factory, tmp_path, "sim:1xA100-80GB", "sched:\n  user_gpus: 1\n")
-    admin = Api(d, ADMIN_TOKEN)
-    ann = create_user(admin, d, "ann")
-    bob = create_user(admin, d, "bob")
+    d, ann, bob = hub_with(daemon_factory, tmp_path, "sim:1xA100-80GB", "sched:\n  user_gpus: 1\n")
 
     a = launch(ann.api, "a", gpus=1)["id"]
     wait_state(ann.api, a, ["running"])

@@ -12,15 +12,9 @@ import pytest
 import requests
 import websocket
 
-from conftest import ADMIN_TOKEN, Api, create_user, launch, wait_for, wait_state
+from conftest import ADMIN_TOKEN, Api, create_user, launch, metric, wait_for, wait_state
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def metric(daemon, name, **labels):
-    text = requests.get(daemon.url + "/metrics", timeout=10).text
-    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
-    return next(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(want + " "))
 
 
 @pytest.fixture(params=["auto", "hub"])
