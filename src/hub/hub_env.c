@@ -268,6 +268,7 @@ int hub_env_info(const gh_env_t *e, const char *runtime, hub_env_info_t *out)
 	gh_strlcpy(out->interface, json_is_string(v) ? json_string_value(v) : "jupyter", sizeof(out->interface));
 	v = json_object_get(o, "gpu_mode");
 	out->gpu_kernel = json_is_string(v) && strcmp(json_string_value(v), "kernel") == 0;
+	hub_idle_policy_from_json(json_object_get(o, "idle"), &out->idle);
 	v = json_object_get(json_object_get(json_object_get(o, "launch"), runtime), "ready");
 	if (json_is_string(v)) {
 		/* "" = ready when the process runs; else a path below the session URL */

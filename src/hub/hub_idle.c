@@ -48,7 +48,7 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 {
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
 	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
-	idle_policy_t over;
+	const hub_env_info_t *info;
 
 	out->gpu_idle_s = hub->cfg.idle_gpu_idle_s;
 	out->gpu_util_pct = hub->cfg.idle_gpu_util_pct;
@@ -60,12 +60,8 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 			if (strcmp(hub->group_idle[i].row.name, u->group) == 0)
 				idle_policy_merge(out, &hub->group_idle[i].policy);
 	}
-	if (e) {
-		json_t *o = json_loads(e->spec, 0, NULL);
-		hub_idle_policy_from_json(json_object_get(o, "idle"), &over);
-		idle_policy_merge(out, &over);
-		json_decref(o);
-	}
+	if ((info = e ? hub_env_spec(hub, e) : NULL))
+		idle_policy_merge(out, &info->idle); /* parsed with the spec, not per call */
 }
 
 /* --- gathering signals on a worker --- */

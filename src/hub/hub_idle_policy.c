@@ -259,6 +259,7 @@ int hub_env_idle_set(hub_t *hub, const char *name, const idle_policy_t *p, int64
 	}
 	if ((rc = hub_txn_commit(hub)))
 		return rc;
-	*e = copy; /* the parsed launch info does not depend on "idle" */
+	*e = copy;
+	hub->env_info[e - hub->envs].idle = *p; /* the rest of the parsed spec does not depend on "idle" */
 	return 0;
 }

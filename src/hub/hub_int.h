@@ -250,6 +250,7 @@ typedef struct hub_env_info {
 	int64_t memory_mib;
 	char interface[16];
 	int gpu_kernel;                      /* gpu_mode "kernel": GPUs follow the kernels (hub_kgpu.c) */
+	idle_policy_t idle;                  /* its "idle" override (fields -1 = inherited) */
 	const char *argv[33];                /* points into argv_buf */
 	char argv_buf[2048];
 	int ready_http;                      /* 1: ready when GET ready_path answers 200 */
