@@ -32,7 +32,9 @@
  * wins (place_choose.c).
  *
  * gpuhub keeps FGD's measure but compares it exactly for fractional
- * requests and in quarter-GPU steps for the rest (see gpuhub_cost below).
+ * requests and in quarter-GPU steps for the rest, and breaks the ties
+ * that leaves by what each request does to the node's spare GPU or CPU
+ * (see gpuhub_cost below).
  */
 #include <math.h>
 #include <string.h>
@@ -243,7 +245,7 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  * gpuhub: FGD's measure, compared at two resolutions, plus, for a
  * fraction, what its GPU is bound to end with.
  *
- *   fractional (one GPU, share < 1000): cost = ⌊ΔF⌋ + ΔV, in milli-GPU,
+ *   fractional (one GPU, share < 1000): cost = ⌊ΔF⌋ + 2·ΔV, in milli-GPU,
  *     on the GPU of the node where it is lowest.
  *     ΔF to the milli-GPU: a fraction decides how much of a GPU is lost
  *     to slivers, so a difference of a few milli-GPU is real; FGD's
@@ -259,13 +261,25 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *     alone sends a 0.32 to a GPU with 0.53 free (leaving 0.21 nobody
  *     fits) rather than to one with 0.68 free, since 0.53 is the less
  *     usable now; V sees that 0.53 is exactly what the next 0.47 needs.
+ *     ΔV counts twice: a sliver is lost for good, while ΔF is about the
+ *     next request only.
  *   whole GPUs, several GPUs, CPU only: cost = ⌊ΔF / 250⌋. Differences of
  *     less than a quarter GPU of expected fragmentation come from the CPU
  *     thresholds of a few shapes; treating them as ties lets the first
  *     node in order win, so whole GPUs are taken from nodes already in
  *     use, one node after the other, and whole nodes stay free for the
  *     large requests.
- * Ties go to the first GPU, then to the first node (place_choose.c).
+ * Ties between nodes are then broken by a second key, worth less than one
+ * unit of the first (cost = first + key / (key + K), K large):
+ *   fraction, CPU only: the free GPU milli the node is left with, least
+ *     first: fractions and CPU-only tasks go where GPUs are already in
+ *     use, so nodes with whole GPUs keep their CPU for whole-GPU tasks;
+ *   GPU tasks (whole or several GPUs): the free CPU the node is left
+ *     with, least first (best fit on CPU): they fill the nodes whose
+ *     cores are running out and leave the CPU-rich nodes to CPU-hungry
+ *     shapes.
+ * Remaining ties go to the first GPU, then to the first node
+ * (place_choose.c).
  *
  * Worked examples (nodes in the order A, B).
  *  1 whole GPU, say ΔF = −131 on A and −136 on B:
@@ -280,18 +294,43 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *  0.32 GPU; workload {1 GPU: 0.4, 0.47: 0.2, 0.32: 0.2, 0.65: 0.2}; one
  *    node, GPU 0 with 530 free, GPU 1 with 680 free (F = 484 + 106 = 590):
  *    GPU 0 → 210 free: F = 356 + 42 + 42 + 42 = 482, ΔF = −108;
- *                      V 60 → 210, ΔV = +150; cost 42
+ *                      V 60 → 210, ΔV = +150; cost −108 + 300 = 192
  *    GPU 1 → 360 free: F = 356 + 72 + 0 + 178 = 606, ΔF = +16;
- *                      V 30 → 40,  ΔV = +10;  cost 26
+ *                      V 30 → 40,  ΔV = +10;  cost 16 + 20 = 36
  *    FGD: 52 and 49 → GPU 0; gpuhub → GPU 1, and the next 0.47 fills GPU 0
  *    to 60 free where it would have left 210 unused.
+ *  Second key: a whole GPU with ΔF −131 on A (12 cores left after) and
+ *    −140 on B (4 cores left): both ⌊·/250⌋ = −1; B leaves less CPU → B.
+ *    A CPU-only task with ΔF 0 on A (3 GPUs free) and on B (no GPU
+ *    free) → B.
  *
- * On the Alibaba trace (sim fgd, seeds 42-51) this leaves 4.46% of GPU
- * capacity unallocated at 100% arrived against FGD's 4.75 (4.67 without
- * ΔV, 4.58 with a ΔV blind to CPU), and does better than FGD on every
- * resampled variant of the trace (docs/scheduler.md).
+ * On the Alibaba trace (sim fgd, seeds 42-51, workload shapes with host
+ * memory) this leaves 4.07% of GPU capacity unallocated at 100% arrived
+ * against FGD's 4.75 (docs/scheduler.md has the steps and the variants).
  */
 #define GPUHUB_BUCKET 250.0
+#define GPUHUB_SLIVER_WEIGHT 2.0
+/* Scale of the second key: key / (key + K) grows with key and stays
+ * below 1, so it only orders nodes whose first costs are equal. */
+#define GPUHUB_KEY_SCALE 1e6
+
+static double tie_key(double key)
+{
+	if (key < 0)
+		key = 0;
+	return key / (key + GPUHUB_KEY_SCALE);
+}
+
+/* Free GPU milli of n, less what r takes from it (one share per GPU). */
+static double node_gpu_left(const place_node_t *n, const place__req_t *r)
+{
+	double f = 0;
+
+	for (int j = 0; j < n->ngpus; j++)
+		if (!n->gpus[j].disabled)
+			f += n->gpus[j].free_milli;
+	return f - (double)r->ngpu * r->milli;
+}
 
 /* ΔV of taking t (and r's CPU) from GPU g of node n: how much more the
  * GPU is bound to end with unused (w->sliver). 0 for other sharing
@@ -326,7 +365,8 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 			one.n = 1;
 			one.gpu[0] = j;
 			cost = floor(frag_delta(c, n, w, r, &one, f0)) +
-			       sliver_delta(n, &n->gpus[j], w, r, &one.take[0]);
+			       GPUHUB_SLIVER_WEIGHT *
+				       sliver_delta(n, &n->gpus[j], w, r, &one.take[0]);
 			if (!found || cost < best) {
 				best = cost;
 				p = one;
@@ -337,13 +377,14 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 			return 0;
 		if (pick)
 			*pick = p;
-		return best;
+		return best + tie_key(node_gpu_left(n, r));
 	}
 	if (place__pick(c, n, r, PLACE__SEL_BEST, NULL, &p) != 0)
 		return 0;
 	if (pick)
 		*pick = p;
-	return floor(frag_delta(c, n, w, r, &p, f0) / GPUHUB_BUCKET);
+	return floor(frag_delta(c, n, w, r, &p, f0) / GPUHUB_BUCKET) +
+	       tie_key(r->ngpu == 0 ? node_gpu_left(n, r) : (double)(n->cpu_free_milli - r->cpu));
 }
 
 double place__cost_frag(place_policy_t policy, const place_cluster_t *c, const place_node_t *n,
