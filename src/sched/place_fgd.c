@@ -269,8 +269,14 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *     node in order win, so whole GPUs are taken from nodes already in
  *     use, one node after the other, and whole nodes stay free for the
  *     large requests.
- * Ties between nodes are then broken by a second key, worth less than one
- * unit of the first (cost = first + key / (key + K), K large):
+ * Ties between nodes are then broken by two more keys, together worth
+ * less than one unit of the first cost:
+ *   model pressure (fractions and GPU tasks): how much of the workload
+ *     can only run on GPUs of this node's model, per GPU of the models
+ *     it allows, relative to the cluster's GPUs (model_pressure below),
+ *     in tenths, least first: requests that may run anywhere go where
+ *     no constrained shape is waiting for the GPUs. 0 everywhere when no
+ *     shape names models;
  *   fraction, CPU only: the free GPU milli the node is left with, least
  *     first: fractions and CPU-only tasks go where GPUs are already in
  *     use, so nodes with whole GPUs keep their CPU for whole-GPU tasks;
@@ -299,10 +305,13 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *                      V 30 → 40,  ΔV = +10;  cost 16 + 20 = 36
  *    FGD: 52 and 49 → GPU 0; gpuhub → GPU 1, and the next 0.47 fills GPU 0
  *    to 60 free where it would have left 210 unused.
- *  Second key: a whole GPU with ΔF −131 on A (12 cores left after) and
+ *  Later keys: a whole GPU with ΔF −131 on A (12 cores left after) and
  *    −140 on B (4 cores left): both ⌊·/250⌋ = −1; B leaves less CPU → B.
  *    A CPU-only task with ΔF 0 on A (3 GPUs free) and on B (no GPU
- *    free) → B.
+ *    free) → B. A whole GPU on a cluster of 8 T4 and 8 A100 GPUs whose
+ *    workload is {any 1 GPU: 0.8, 1 A100: 0.2}: pressure on A100 nodes
+ *    16 · 0.2 / 8 = 0.4 (4 tenths), on T4 nodes 0 → a T4 node, even if
+ *    an A100 node would leave less CPU.
  *
  * On the Alibaba trace (sim fgd, seeds 42-51, workload shapes with host
  * memory) this leaves 4.07% of GPU capacity unallocated at 100% arrived
@@ -313,12 +322,57 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
 /* Scale of the second key: key / (key + K) grows with key and stays
  * below 1, so it only orders nodes whose first costs are equal. */
 #define GPUHUB_KEY_SCALE 1e6
+/* Model pressure counts in tenths, up to this many. */
+#define GPUHUB_PRESSURE_MAX 100
 
 static double tie_key(double key)
 {
 	if (key < 0)
 		key = 0;
 	return key / (key + GPUHUB_KEY_SCALE);
+}
+
+/* Model pressure of n: N · Σ p_m g_m / G_m over the shapes m of w that
+ * name models, allow n's model and need GPUs; g_m = GPUs of m (a share
+ * counts as its part of one), G_m = GPUs in the cluster of the models m
+ * allows, N = all GPUs (nm). 0 when no shape names models. */
+static double model_pressure(const place_node_t *n, const place_workload_t *w,
+			     const place__norm_t *nm)
+{
+	int md = -1;
+	double p = 0;
+
+	for (int j = 0; j < n->ngpus && md < 0; j++)
+		if (!n->gpus[j].disabled)
+			md = n->gpus[j].model;
+	if (!w || !nm || md < 0 || md >= PLACE_MODELS_MAX || nm->gpus <= 0)
+		return 0;
+	for (int i = 0; i < w->n; i++) {
+		const place_wclass_t *m = &w->cls[i];
+		double cap = 0;
+
+		if (!m->model_mask || m->num_gpu == 0 || !((m->model_mask >> md) & 1))
+			continue;
+		for (uint64_t b = m->model_mask; b; b &= b - 1)
+			cap += nm->model_gpus[__builtin_ctzll(b)];
+		if (cap > 0)
+			p += m->weight * m->num_gpu * m->gpu_milli / PLACE_MILLI / cap;
+	}
+	return p * nm->gpus;
+}
+
+/* The keys after the first cost, as one number in [0, 1). */
+static double later_keys(const place_node_t *n, const place_workload_t *w,
+			 const place__norm_t *nm, const place__req_t *r, double key)
+{
+	double q = 0;
+
+	if (r->ngpu > 0) {
+		q = floor(model_pressure(n, w, nm) * 10);
+		if (q > GPUHUB_PRESSURE_MAX)
+			q = GPUHUB_PRESSURE_MAX;
+	}
+	return (q + tie_key(key)) / (GPUHUB_PRESSURE_MAX + 1);
 }
 
 /* Free GPU milli of n, less what r takes from it (one share per GPU). */
@@ -346,8 +400,8 @@ static double sliver_delta(const place_node_t *n, const place_gpu_t *g,
 }
 
 static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
-			  const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
-			  double *f0p)
+			  const place_workload_t *w, const place__req_t *r, const place__norm_t *nm,
+			  place__pick_t *pick, double *f0p)
 {
 	double f0 = frag_now(c, n, w, f0p);
 	double best = 0;
@@ -377,21 +431,22 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 			return 0;
 		if (pick)
 			*pick = p;
-		return best + tie_key(node_gpu_left(n, r));
+		return best + later_keys(n, w, nm, r, node_gpu_left(n, r));
 	}
 	if (place__pick(c, n, r, PLACE__SEL_BEST, NULL, &p) != 0)
 		return 0;
 	if (pick)
 		*pick = p;
 	return floor(frag_delta(c, n, w, r, &p, f0) / GPUHUB_BUCKET) +
-	       tie_key(r->ngpu == 0 ? node_gpu_left(n, r) : (double)(n->cpu_free_milli - r->cpu));
+	       later_keys(n, w, nm, r,
+			  r->ngpu == 0 ? node_gpu_left(n, r) : (double)(n->cpu_free_milli - r->cpu));
 }
 
 double place__cost_frag(place_policy_t policy, const place_cluster_t *c, const place_node_t *n,
-			const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
-			double *f0)
+			const place_workload_t *w, const place__req_t *r, const place__norm_t *nm,
+			place__pick_t *pick, double *f0)
 {
 	if (policy == PLACE_GPUHUB)
-		return gpuhub_cost(c, n, w, r, pick, f0);
+		return gpuhub_cost(c, n, w, r, nm, pick, f0);
 	return fgd_cost(c, n, w, r, pick, f0);
 }

@@ -1,9 +1,9 @@
 /*
  * test_place_gpuhub.c — gpuhub's placement rules (src/sched/place_fgd.c)
  * on hand-made clusters with known answers: what a GPU is bound to end
- * with (ΔV, with and without CPU levels) and the second key that breaks
- * ties between nodes (free GPU left for fractions and CPU-only tasks,
- * free CPU left for GPU tasks).
+ * with (ΔV, with and without CPU levels) and the later keys that break
+ * ties between nodes (model pressure; free GPU left for fractions and
+ * CPU-only tasks, free CPU left for GPU tasks).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -265,6 +265,48 @@ static void test_gpuhub_tie_fraction(void **state)
 	place_cluster_destroy(&c);
 }
 
+static void test_gpuhub_model_pressure(void **state)
+{
+	place_cluster_t c;
+	place_workload_t w;
+	place_result_t res;
+	place_request_t any = req(1, 1000, 0), a100 = req(2, 1000, 0), r = req(1, 1000, 4);
+	int n0, n1;
+
+	(void)state;
+	/* n0 (first): one A100, 8 cores; n1: one T4, 32 cores. Workload
+	 * {any 1 GPU: 0.8, 2 A100: 0.2}. The 2-A100 shape fits neither node,
+	 * so a whole GPU changes F by −200 on both (ΔF ties, as do the
+	 * buckets), and n0 would leave less CPU. But the A100 is the model
+	 * the constrained shape needs: pressure on n0 = 2 GPUs · 0.2 · 2 / 1
+	 * A100 = 0.8 (8 tenths), on n1 0. fgd takes n0; gpuhub takes n1. */
+	assert_int_equal(place_cluster_init(&c), 0);
+	assert_int_equal(place_cluster_add_node(&c, "n0", 8000, 256 * 1024, &n0), 0);
+	assert_int_equal(place_node_add_gpu(&c, n0, "A100", 16384, PLACE_SHARE_MPS, -1), 0);
+	assert_int_equal(place_cluster_add_node(&c, "n1", 32000, 256 * 1024, &n1), 0);
+	assert_int_equal(place_node_add_gpu(&c, n1, "T4", 16384, PLACE_SHARE_MPS, -1), 0);
+	any.memory_mib = a100.memory_mib = 0;
+	snprintf(a100.models, sizeof(a100.models), "A100");
+	place_workload_init(&w);
+	assert_int_equal(place_workload_add(&w, &c, &any, 0.8), 0);
+	assert_int_equal(place_workload_add(&w, &c, &a100, 0.2), 0);
+	assert_int_equal(place_workload_finish(&w, 1.0), 0);
+	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
+	assert_int_equal(res.slots[0].node, n0);
+	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
+	assert_int_equal(res.slots[0].node, n1);
+	assert_true(res.score >= -1 && res.score < -0.99); /* ⌊−200/250⌋, pressure 0 */
+	/* Without the constrained shape, CPU decides: n0. */
+	place_workload_destroy(&w);
+	place_workload_init(&w);
+	assert_int_equal(place_workload_add(&w, &c, &any, 1), 0);
+	assert_int_equal(place_workload_finish(&w, 1.0), 0);
+	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
+	assert_int_equal(res.slots[0].node, n0);
+	place_workload_destroy(&w);
+	place_cluster_destroy(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_gpuhub_tie_gpu_task),
 		cmocka_unit_test(test_gpuhub_tie_cpu_only),
 		cmocka_unit_test(test_gpuhub_tie_fraction),
+		cmocka_unit_test(test_gpuhub_model_pressure),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
