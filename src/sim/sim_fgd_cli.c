@@ -239,7 +239,10 @@ static void usage(FILE *f)
 		"usage: gpuhub sim fgd [--nodes FILE] [--pods FILE] [--policy NAME[,NAME...]]\n"
 		"                      [--seeds 42-51] [-o table|json] [--plot FILE.svg] [--csv FILE]\n"
 		"                      [--ratio 1.3] [--keep 0.95] [--step 5] [--jobs N]\n"
+		"                      [--workload-memory]\n"
 		"policies: random firstfit bestfit packing dotprod fgd gpuhub\n"
+		"gpuhub measures fragmentation against task shapes with host memory;\n"
+		"--workload-memory gives the other policies those shapes too\n"
 		"default trace: %s/ (or $GPUHUB_TRACE_DIR)\n",
 		DEFAULT_TRACE_DIR);
 }
