@@ -245,8 +245,9 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  * gpuhub: FGD's measure, compared at two resolutions, plus, for a
  * fraction, what its GPU is bound to end with.
  *
- *   fractional (one GPU, share < 1000): cost = ⌊ΔF⌋ + 2·ΔV, in milli-GPU,
- *     on the GPU of the node where it is lowest.
+ *   fractional (one GPU, share < 1000): ΔV first, then ⌊ΔF⌋ (cost =
+ *     S·ΔV + ⌊ΔF⌋, S larger than any difference of ΔF), in milli-GPU, on
+ *     the GPU of the node where it is lowest.
  *     ΔF to the milli-GPU: a fraction decides how much of a GPU is lost
  *     to slivers, so a difference of a few milli-GPU is real; FGD's
  *     integer sigmoid score cannot see differences below about 40.
@@ -261,8 +262,9 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *     alone sends a 0.32 to a GPU with 0.53 free (leaving 0.21 nobody
  *     fits) rather than to one with 0.68 free, since 0.53 is the less
  *     usable now; V sees that 0.53 is exactly what the next 0.47 needs.
- *     ΔV counts twice: a sliver is lost for good, while ΔF is about the
- *     next request only.
+ *     ΔV comes first: a sliver is lost for good, while ΔF is about the
+ *     next request only (weighing ΔV 2×, 10×, 30×, then ≥ 100×, which
+ *     is this order, gave 4.07, 4.03, 3.95, 3.95 on the trace below).
  *   whole GPUs, several GPUs, CPU only: cost = ⌊ΔF / 250⌋. Differences of
  *     less than a quarter GPU of expected fragmentation come from the CPU
  *     thresholds of a few shapes; treating them as ties lets the first
@@ -300,9 +302,9 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *  0.32 GPU; workload {1 GPU: 0.4, 0.47: 0.2, 0.32: 0.2, 0.65: 0.2}; one
  *    node, GPU 0 with 530 free, GPU 1 with 680 free (F = 484 + 106 = 590):
  *    GPU 0 → 210 free: F = 356 + 42 + 42 + 42 = 482, ΔF = −108;
- *                      V 60 → 210, ΔV = +150; cost −108 + 300 = 192
+ *                      V 60 → 210, ΔV = +150
  *    GPU 1 → 360 free: F = 356 + 72 + 0 + 178 = 606, ΔF = +16;
- *                      V 30 → 40,  ΔV = +10;  cost 16 + 20 = 36
+ *                      V 30 → 40,  ΔV = +10: less → GPU 1
  *    FGD: 52 and 49 → GPU 0; gpuhub → GPU 1, and the next 0.47 fills GPU 0
  *    to 60 free where it would have left 210 unused.
  *  Later keys: a whole GPU with ΔF −131 on A (12 cores left after) and
@@ -314,11 +316,13 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *    an A100 node would leave less CPU.
  *
  * On the Alibaba trace (sim fgd, seeds 42-51, workload shapes with host
- * memory) this leaves 4.07% of GPU capacity unallocated at 100% arrived
+ * memory) this leaves 3.95% of GPU capacity unallocated at 100% arrived
  * against FGD's 4.75 (docs/scheduler.md has the steps and the variants).
  */
 #define GPUHUB_BUCKET 250.0
-#define GPUHUB_SLIVER_WEIGHT 2.0
+/* S: ΔF of a fraction lies in [−free, +free] of its node, so two nodes'
+ * ΔF differ by less than 2 · 16 GPUs; one milli of ΔV outweighs that. */
+#define GPUHUB_SLIVER_FIRST (2.0 * PLACE_NODE_GPUS_MAX * PLACE_MILLI + 1)
 /* Scale of the second key: key / (key + K) grows with key and stays
  * below 1, so it only orders nodes whose first costs are equal. */
 #define GPUHUB_KEY_SCALE 1e6
@@ -418,9 +422,9 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 				continue;
 			one.n = 1;
 			one.gpu[0] = j;
-			cost = floor(frag_delta(c, n, w, r, &one, f0)) +
-			       GPUHUB_SLIVER_WEIGHT *
-				       sliver_delta(n, &n->gpus[j], w, r, &one.take[0]);
+			cost = GPUHUB_SLIVER_FIRST *
+				       sliver_delta(n, &n->gpus[j], w, r, &one.take[0]) +
+			       floor(frag_delta(c, n, w, r, &one, f0));
 			if (!found || cost < best) {
 				best = cost;
 				p = one;

@@ -99,8 +99,8 @@ static void test_gpuhub_sliver(void **state)
 	assert_int_equal(w.sliver[530], 60);
 	/* The second worked example of gpuhub_cost: a 0.32 next to a 0.47
 	 * (530 free) or next to a 0.32 (680 free). FGD takes the 530 (ΔF
-	 * −108 against +16); gpuhub takes the 680 (cost 16 + 2·10 = 36
-	 * against −108 + 2·150 = 192), so
+	 * −108 against +16); gpuhub takes the 680 (ΔV +10 against +150,
+	 * and ΔV comes first), so
 	 * the next 0.47 finds its 530. */
 	c.nodes[0].gpus[0].free_milli = 530;
 	c.nodes[0].gpus[0].ntasks = 1;
@@ -110,8 +110,9 @@ static void test_gpuhub_sliver(void **state)
 	assert_int_equal(res.slots[0].gpu, 0);
 	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
 	assert_int_equal(res.slots[0].gpu, 1);
-	/* ⌊ΔF⌋ of +16 (± rounding) + 2·10, plus the second key (< 1) */
-	assert_true(res.score >= 35 && res.score < 37);
+	/* ΔV first: 10 · S (S = 2 · 16 · 1000 + 1) + ⌊ΔF⌋ of +16 (± rounding),
+	 * plus the later keys (< 1) */
+	assert_true(res.score >= 10 * 32001.0 + 15 && res.score < 10 * 32001.0 + 17);
 	/* Without the table (an unfinished workload) gpuhub follows ΔF. */
 	w.nsliver = 0;
 	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
