@@ -337,10 +337,13 @@ typedef enum {
 	PLACE__SEL_RANDOM,               /* uniformly among GPUs that fit */
 } place__sel_t;
 
-/* Cluster-wide figures some scores normalise by (computed per choice). */
+/* Cluster-wide figures some scores normalise by (computed per choice, or
+ * kept by the cache until place_cache_totals_changed). */
 typedef struct {
 	double max_cpu;                  /* largest node CPU, milli */
 	double max_gpu;                  /* largest node GPU capacity, milli */
+	double gpus;                     /* GPUs in the cluster */
+	double model_gpus[PLACE_MODELS_MAX]; /* GPUs of each model id */
 } place__norm_t;
 
 int place__req_init(const place_cluster_t *c, const place_request_t *r, place__req_t *out);
@@ -372,11 +375,12 @@ int place__sliver(const place_workload_t *w, int64_t cpu_free, int r);
 /* Fragmentation policies (place_fgd.c). */
 /* F_n(M): expected free milli-GPU of n that a request drawn from w could not use. */
 double place__frag(const place_cluster_t *c, const place_node_t *n, const place_workload_t *w);
-/* Cost of n for r under fgd or gpuhub; *pick (may be NULL) gets the GPUs.
+/* Cost of n for r under fgd or gpuhub (nm: the cluster's figures, may be
+ * NULL); *pick (may be NULL) gets the GPUs.
  * f0 (may be NULL) remembers F_n of the node as it is: NAN = not known yet. */
 double place__cost_frag(place_policy_t policy, const place_cluster_t *c, const place_node_t *n,
-			const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
-			double *f0);
+			const place_workload_t *w, const place__req_t *r, const place__norm_t *nm,
+			place__pick_t *pick, double *f0);
 
 #endif /* PLACE_INTERNAL */
 

@@ -137,7 +137,7 @@ static double raw_cost(place_policy_t policy, const place_cluster_t *c, int idx,
 		       const place__norm_t *nm, double *f0)
 {
 	if (policy == PLACE_FGD || policy == PLACE_GPUHUB)
-		return place__cost_frag(policy, c, n, w, r, NULL, f0);
+		return place__cost_frag(policy, c, n, w, r, nm, NULL, f0);
 	return place__cost_basic(policy, c, idx, n, r, nm);
 }
 
@@ -170,15 +170,20 @@ static double node_cost(place_policy_t policy, const place_cluster_t *c, int idx
 
 static void norm_init(const place_cluster_t *c, place__norm_t *nm)
 {
-	nm->max_cpu = 0;
-	nm->max_gpu = 0;
+	memset(nm, 0, sizeof(*nm));
 	for (int i = 0; i < c->nnodes; i++) {
 		double g = 0;
 
 		if ((double)c->nodes[i].cpu_milli > nm->max_cpu)
 			nm->max_cpu = (double)c->nodes[i].cpu_milli;
-		for (int j = 0; j < c->nodes[i].ngpus; j++)
-			g += c->nodes[i].gpus[j].capacity_milli;
+		for (int j = 0; j < c->nodes[i].ngpus; j++) {
+			const place_gpu_t *gp = &c->nodes[i].gpus[j];
+
+			g += gp->capacity_milli;
+			nm->gpus += 1;
+			if (gp->model >= 0 && gp->model < PLACE_MODELS_MAX)
+				nm->model_gpus[gp->model] += 1;
+		}
 		if (g > nm->max_gpu)
 			nm->max_gpu = g;
 	}
@@ -221,7 +226,7 @@ static int choose_one(place_policy_t policy, const place_cluster_t *c, const pla
 	}
 	n = &c->nodes[best_i];
 	if (policy == PLACE_FGD || policy == PLACE_GPUHUB) {
-		place__cost_frag(policy, c, n, w, r, &pick, NULL);
+		place__cost_frag(policy, c, n, w, r, nm, &pick, NULL);
 	} else if (place__pick(c, n, r, place__sel_basic(policy), rng, &pick) != 0) {
 		return GH_EINTERNAL; /* the filter said it fits */
 	}

@@ -32,7 +32,9 @@
  * wins (place_choose.c).
  *
  * gpuhub keeps FGD's measure but compares it exactly for fractional
- * requests and in quarter-GPU steps for the rest (see gpuhub_cost below).
+ * requests and in quarter-GPU steps for the rest, and breaks the ties
+ * that leaves by what each request does to the node's spare GPU or CPU
+ * (see gpuhub_cost below).
  */
 #include <math.h>
 #include <string.h>
@@ -243,8 +245,9 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  * gpuhub: FGD's measure, compared at two resolutions, plus, for a
  * fraction, what its GPU is bound to end with.
  *
- *   fractional (one GPU, share < 1000): cost = ⌊ΔF⌋ + ΔV, in milli-GPU,
- *     on the GPU of the node where it is lowest.
+ *   fractional (one GPU, share < 1000): ΔV first, then ⌊ΔF⌋ (cost =
+ *     S·ΔV + ⌊ΔF⌋, S larger than any difference of ΔF), in milli-GPU, on
+ *     the GPU of the node where it is lowest.
  *     ΔF to the milli-GPU: a fraction decides how much of a GPU is lost
  *     to slivers, so a difference of a few milli-GPU is real; FGD's
  *     integer sigmoid score cannot see differences below about 40.
@@ -259,13 +262,32 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *     alone sends a 0.32 to a GPU with 0.53 free (leaving 0.21 nobody
  *     fits) rather than to one with 0.68 free, since 0.53 is the less
  *     usable now; V sees that 0.53 is exactly what the next 0.47 needs.
+ *     ΔV comes first: a sliver is lost for good, while ΔF is about the
+ *     next request only (weighing ΔV 2×, 10×, 30×, then ≥ 100×, which
+ *     is this order, gave 4.07, 4.03, 3.95, 3.95 on the trace below).
  *   whole GPUs, several GPUs, CPU only: cost = ⌊ΔF / 250⌋. Differences of
  *     less than a quarter GPU of expected fragmentation come from the CPU
  *     thresholds of a few shapes; treating them as ties lets the first
  *     node in order win, so whole GPUs are taken from nodes already in
  *     use, one node after the other, and whole nodes stay free for the
  *     large requests.
- * Ties go to the first GPU, then to the first node (place_choose.c).
+ * Ties between nodes are then broken by two more keys, together worth
+ * less than one unit of the first cost:
+ *   model pressure (fractions and GPU tasks): how much of the workload
+ *     can only run on GPUs of this node's model, per GPU of the models
+ *     it allows, relative to the cluster's GPUs (model_pressure below),
+ *     in tenths, least first: requests that may run anywhere go where
+ *     no constrained shape is waiting for the GPUs. 0 everywhere when no
+ *     shape names models;
+ *   fraction, CPU only: the free GPU milli the node is left with, least
+ *     first: fractions and CPU-only tasks go where GPUs are already in
+ *     use, so nodes with whole GPUs keep their CPU for whole-GPU tasks;
+ *   GPU tasks (whole or several GPUs): the free CPU the node is left
+ *     with, least first (best fit on CPU): they fill the nodes whose
+ *     cores are running out and leave the CPU-rich nodes to CPU-hungry
+ *     shapes.
+ * Remaining ties go to the first GPU, then to the first node
+ * (place_choose.c).
  *
  * Worked examples (nodes in the order A, B).
  *  1 whole GPU, say ΔF = −131 on A and −136 on B:
@@ -280,18 +302,93 @@ static double fgd_cost(const place_cluster_t *c, const place_node_t *n,
  *  0.32 GPU; workload {1 GPU: 0.4, 0.47: 0.2, 0.32: 0.2, 0.65: 0.2}; one
  *    node, GPU 0 with 530 free, GPU 1 with 680 free (F = 484 + 106 = 590):
  *    GPU 0 → 210 free: F = 356 + 42 + 42 + 42 = 482, ΔF = −108;
- *                      V 60 → 210, ΔV = +150; cost 42
+ *                      V 60 → 210, ΔV = +150
  *    GPU 1 → 360 free: F = 356 + 72 + 0 + 178 = 606, ΔF = +16;
- *                      V 30 → 40,  ΔV = +10;  cost 26
+ *                      V 30 → 40,  ΔV = +10: less → GPU 1
  *    FGD: 52 and 49 → GPU 0; gpuhub → GPU 1, and the next 0.47 fills GPU 0
  *    to 60 free where it would have left 210 unused.
+ *  Later keys: a whole GPU with ΔF −131 on A (12 cores left after) and
+ *    −140 on B (4 cores left): both ⌊·/250⌋ = −1; B leaves less CPU → B.
+ *    A CPU-only task with ΔF 0 on A (3 GPUs free) and on B (no GPU
+ *    free) → B. A whole GPU on a cluster of 8 T4 and 8 A100 GPUs whose
+ *    workload is {any 1 GPU: 0.8, 1 A100: 0.2}: pressure on A100 nodes
+ *    16 · 0.2 / 8 = 0.4 (4 tenths), on T4 nodes 0 → a T4 node, even if
+ *    an A100 node would leave less CPU.
  *
- * On the Alibaba trace (sim fgd, seeds 42-51) this leaves 4.46% of GPU
- * capacity unallocated at 100% arrived against FGD's 4.75 (4.67 without
- * ΔV, 4.58 with a ΔV blind to CPU), and does better than FGD on every
- * resampled variant of the trace (docs/scheduler.md).
+ * On the Alibaba trace (sim fgd, seeds 42-51, workload shapes with host
+ * memory) this leaves 3.95% of GPU capacity unallocated at 100% arrived
+ * against FGD's 4.75 (docs/scheduler.md has the steps and the variants).
  */
 #define GPUHUB_BUCKET 250.0
+/* S: ΔF of a fraction lies in [−free, +free] of its node, so two nodes'
+ * ΔF differ by less than 2 · 16 GPUs; one milli of ΔV outweighs that. */
+#define GPUHUB_SLIVER_FIRST (2.0 * PLACE_NODE_GPUS_MAX * PLACE_MILLI + 1)
+/* Scale of the second key: key / (key + K) grows with key and stays
+ * below 1, so it only orders nodes whose first costs are equal. */
+#define GPUHUB_KEY_SCALE 1e6
+/* Model pressure counts in tenths, up to this many. */
+#define GPUHUB_PRESSURE_MAX 100
+
+static double tie_key(double key)
+{
+	if (key < 0)
+		key = 0;
+	return key / (key + GPUHUB_KEY_SCALE);
+}
+
+/* Model pressure of n: N · Σ p_m g_m / G_m over the shapes m of w that
+ * name models, allow n's model and need GPUs; g_m = GPUs of m (a share
+ * counts as its part of one), G_m = GPUs in the cluster of the models m
+ * allows, N = all GPUs (nm). 0 when no shape names models. */
+static double model_pressure(const place_node_t *n, const place_workload_t *w,
+			     const place__norm_t *nm)
+{
+	int md = -1;
+	double p = 0;
+
+	for (int j = 0; j < n->ngpus && md < 0; j++)
+		if (!n->gpus[j].disabled)
+			md = n->gpus[j].model;
+	if (!w || !nm || md < 0 || md >= PLACE_MODELS_MAX || nm->gpus <= 0)
+		return 0;
+	for (int i = 0; i < w->n; i++) {
+		const place_wclass_t *m = &w->cls[i];
+		double cap = 0;
+
+		if (!m->model_mask || m->num_gpu == 0 || !((m->model_mask >> md) & 1))
+			continue;
+		for (uint64_t b = m->model_mask; b; b &= b - 1)
+			cap += nm->model_gpus[__builtin_ctzll(b)];
+		if (cap > 0)
+			p += m->weight * m->num_gpu * m->gpu_milli / PLACE_MILLI / cap;
+	}
+	return p * nm->gpus;
+}
+
+/* The keys after the first cost, as one number in [0, 1). */
+static double later_keys(const place_node_t *n, const place_workload_t *w,
+			 const place__norm_t *nm, const place__req_t *r, double key)
+{
+	double q = 0;
+
+	if (r->ngpu > 0) {
+		q = floor(model_pressure(n, w, nm) * 10);
+		if (q > GPUHUB_PRESSURE_MAX)
+			q = GPUHUB_PRESSURE_MAX;
+	}
+	return (q + tie_key(key)) / (GPUHUB_PRESSURE_MAX + 1);
+}
+
+/* Free GPU milli of n, less what r takes from it (one share per GPU). */
+static double node_gpu_left(const place_node_t *n, const place__req_t *r)
+{
+	double f = 0;
+
+	for (int j = 0; j < n->ngpus; j++)
+		if (!n->gpus[j].disabled)
+			f += n->gpus[j].free_milli;
+	return f - (double)r->ngpu * r->milli;
+}
 
 /* ΔV of taking t (and r's CPU) from GPU g of node n: how much more the
  * GPU is bound to end with unused (w->sliver). 0 for other sharing
@@ -307,8 +404,8 @@ static double sliver_delta(const place_node_t *n, const place_gpu_t *g,
 }
 
 static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
-			  const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
-			  double *f0p)
+			  const place_workload_t *w, const place__req_t *r, const place__norm_t *nm,
+			  place__pick_t *pick, double *f0p)
 {
 	double f0 = frag_now(c, n, w, f0p);
 	double best = 0;
@@ -325,8 +422,9 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 				continue;
 			one.n = 1;
 			one.gpu[0] = j;
-			cost = floor(frag_delta(c, n, w, r, &one, f0)) +
-			       sliver_delta(n, &n->gpus[j], w, r, &one.take[0]);
+			cost = GPUHUB_SLIVER_FIRST *
+				       sliver_delta(n, &n->gpus[j], w, r, &one.take[0]) +
+			       floor(frag_delta(c, n, w, r, &one, f0));
 			if (!found || cost < best) {
 				best = cost;
 				p = one;
@@ -337,20 +435,22 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 			return 0;
 		if (pick)
 			*pick = p;
-		return best;
+		return best + later_keys(n, w, nm, r, node_gpu_left(n, r));
 	}
 	if (place__pick(c, n, r, PLACE__SEL_BEST, NULL, &p) != 0)
 		return 0;
 	if (pick)
 		*pick = p;
-	return floor(frag_delta(c, n, w, r, &p, f0) / GPUHUB_BUCKET);
+	return floor(frag_delta(c, n, w, r, &p, f0) / GPUHUB_BUCKET) +
+	       later_keys(n, w, nm, r,
+			  r->ngpu == 0 ? node_gpu_left(n, r) : (double)(n->cpu_free_milli - r->cpu));
 }
 
 double place__cost_frag(place_policy_t policy, const place_cluster_t *c, const place_node_t *n,
-			const place_workload_t *w, const place__req_t *r, place__pick_t *pick,
-			double *f0)
+			const place_workload_t *w, const place__req_t *r, const place__norm_t *nm,
+			place__pick_t *pick, double *f0)
 {
 	if (policy == PLACE_GPUHUB)
-		return gpuhub_cost(c, n, w, r, pick, f0);
+		return gpuhub_cost(c, n, w, r, nm, pick, f0);
 	return fgd_cost(c, n, w, r, pick, f0);
 }

@@ -17,7 +17,8 @@
  *
  * The target workload that fgd and gpuhub measure fragmentation against
  * is the trace's own mix of task shapes (CPU, GPU count, GPU share,
- * models), most popular first, up to 95% of tasks — the paper's setting.
+ * models), most popular first, up to 95% of tasks — the paper's setting;
+ * gpuhub's shapes also carry host memory (sim_fgd_cli.c).
  *
  * Worked example of the reading (capacity 10 GPUs): arrivals bring the
  * arrived total to 9.93, 9.98, 10.02, 10.06 GPUs with 9.50, 9.50, 9.60,

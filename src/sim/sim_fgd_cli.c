@@ -39,6 +39,7 @@ typedef struct {
 	const place_cluster_t *c;
 	const sim_trace_t *t;
 	const place_workload_t *w;
+	const place_workload_t *wg;      /* gpuhub's (shapes with host memory) */
 	const sim_fgd_opts_t *o;
 	const place_policy_t *pol;
 	const int *seeds;
@@ -60,8 +61,8 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		if (k < 0 || k >= j->npol * j->nseeds)
 			return NULL;
-		rc = sim_fgd_run(j->c, j->t, j->w, j->o, j->pol[k / j->nseeds],
-				 j->seeds[k % j->nseeds], &j->runs[k]);
+		rc = sim_fgd_run(j->c, j->t, j->pol[k / j->nseeds] == PLACE_GPUHUB ? j->wg : j->w,
+				 j->o, j->pol[k / j->nseeds], j->seeds[k % j->nseeds], &j->runs[k]);
 		if (rc) {
 			pthread_mutex_lock(&j->mu);
 			j->err = rc;
@@ -238,7 +239,10 @@ static void usage(FILE *f)
 		"usage: gpuhub sim fgd [--nodes FILE] [--pods FILE] [--policy NAME[,NAME...]]\n"
 		"                      [--seeds 42-51] [-o table|json] [--plot FILE.svg] [--csv FILE]\n"
 		"                      [--ratio 1.3] [--keep 0.95] [--step 5] [--jobs N]\n"
+		"                      [--workload-memory]\n"
 		"policies: random firstfit bestfit packing dotprod fgd gpuhub\n"
+		"gpuhub measures fragmentation against task shapes with host memory;\n"
+		"--workload-memory gives the other policies those shapes too\n"
 		"default trace: %s/ (or $GPUHUB_TRACE_DIR)\n",
 		DEFAULT_TRACE_DIR);
 }
@@ -276,11 +280,11 @@ int sim_fgd_main(int argc, char **argv)
 	static int seeds[SEEDS_MAX];
 	place_policy_t pol[PLACE__COUNT] = {PLACE_RANDOM, PLACE_DOTPROD, PLACE_PACKING,
 					    PLACE_BESTFIT, PLACE_FGD, PLACE_GPUHUB};
-	sim_fgd_opts_t o = {.ratio = 1.3, .keep = 0.95, .workload_memory = 0};
+	sim_fgd_opts_t o = {.ratio = 1.3, .keep = 0.95, .workload_memory = 0}, om;
 	int npol = 6, nseeds, step = 5, nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN), ch, rc;
 	place_cluster_t c;
 	sim_trace_t t;
-	place_workload_t w;
+	place_workload_t w, wg;
 	jobs_t j;
 	struct timespec t0, t1;
 
@@ -345,10 +349,20 @@ int sim_fgd_main(int argc, char **argv)
 		fprintf(stderr, "gpuhub sim fgd: target workload: %s\n", gh_strerror(rc));
 		goto out_trace;
 	}
+	/* gpuhub measures fragmentation against shapes with host memory: a
+	 * node with free GPUs but too little memory left strands them. */
+	om = o;
+	om.workload_memory = 1;
+	place_workload_init(&wg);
+	if (!o.workload_memory && (rc = sim_fgd_workload(&c, &t, &om, &wg)) != 0) {
+		fprintf(stderr, "gpuhub sim fgd: target workload: %s\n", gh_strerror(rc));
+		goto out_w;
+	}
 	memset(&j, 0, sizeof(j));
 	j.c = &c;
 	j.t = &t;
 	j.w = &w;
+	j.wg = o.workload_memory ? &w : &wg;
 	j.o = &o;
 	j.pol = pol;
 	j.seeds = seeds;
@@ -379,6 +393,7 @@ int sim_fgd_main(int argc, char **argv)
 out_runs:
 	free(j.runs);
 out_w:
+	place_workload_destroy(&wg);
 	place_workload_destroy(&w);
 out_trace:
 	sim_trace_free(&t);

@@ -2,7 +2,8 @@
  * test_place.c — placement (src/sched/place*.c): hand-made clusters with
  * known answers for every rule (fraction packing, model constraints, MIG,
  * gang, CPU-only, each policy's choice), apply/release invariants, and a
- * property test of 10,000 random cases.
+ * property test of 10,000 random cases. gpuhub's own rules (ΔV, the
+ * second key) are in test_place_gpuhub.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -467,110 +468,6 @@ static void test_fgd_keeps_whole_gpus(void **state)
 	place_cluster_destroy(&c);
 }
 
-static void test_gpuhub_sliver(void **state)
-{
-	place_cluster_t c;
-	place_workload_t w;
-	place_result_t res;
-	place_request_t shapes[4] = {req(1, 1000, 0), req(1, 470, 0), req(1, 320, 0),
-				     req(1, 650, 0)};
-	place_request_t r = req(1, 320, 0), rare = req(1, 160, 0);
-
-	(void)state;
-	mk(&c, 1, 64, 2, "T4", PLACE_SHARE_MPS);
-	place_workload_init(&w);
-	for (int i = 0; i < 4; i++) {
-		shapes[i].memory_mib = 0;
-		assert_int_equal(place_workload_add(&w, &c, &shapes[i], i == 0 ? 2 : 1), 0);
-	}
-	rare.memory_mib = 0;
-	/* 0.5% of requests: not popular enough to count as a filler. */
-	assert_int_equal(place_workload_add(&w, &c, &rare, 5.0 / 199), 0);
-	assert_int_equal(place_workload_finish(&w, 1.0), 0);
-	/* The table of place.c's example: fillers 320, 470, 650, all
-	 * without CPU, so one level. */
-	assert_int_equal(w.nsliver, 1);
-	assert_int_equal(w.sliver_cpu[0], 0);
-	assert_int_equal(w.sliver[0], 0);
-	assert_int_equal(w.sliver[530], 60);
-	assert_int_equal(w.sliver[210], 210);
-	assert_int_equal(w.sliver[680], 30);
-	assert_int_equal(w.sliver[360], 40);
-	assert_int_equal(w.sliver[1000], 30);
-	assert_int_equal(w.sliver[190], 190); /* a 160 would fit, but it is rare */
-	place_workload_destroy(&w);
-	place_workload_init(&w);
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(place_workload_add(&w, &c, &shapes[i], i == 0 ? 2 : 1), 0);
-	assert_int_equal(place_workload_finish(&w, 1.0), 0);
-	assert_int_equal(w.sliver[530], 60);
-	/* The second worked example of gpuhub_cost: a 0.32 next to a 0.47
-	 * (530 free) or next to a 0.32 (680 free). FGD takes the 530 (ΔF
-	 * −108 against +16); gpuhub takes the 680 (cost 26 against 42), so
-	 * the next 0.47 finds its 530. */
-	c.nodes[0].gpus[0].free_milli = 530;
-	c.nodes[0].gpus[0].ntasks = 1;
-	c.nodes[0].gpus[1].free_milli = 680;
-	c.nodes[0].gpus[1].ntasks = 1;
-	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].gpu, 0);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].gpu, 1);
-	assert_true(res.score >= 25 && res.score <= 26); /* ⌊ΔF⌋ of +16 (± rounding) + 10 */
-	/* Without the table (an unfinished workload) gpuhub follows ΔF. */
-	w.nsliver = 0;
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].gpu, 0);
-	assert_true(res.score >= -109 && res.score <= -108);
-	place_workload_destroy(&w);
-	place_cluster_destroy(&c);
-}
-
-static void test_gpuhub_sliver_cpu(void **state)
-{
-	place_cluster_t c;
-	place_workload_t w;
-	place_result_t res;
-	place_request_t shapes[4] = {req(1, 1000, 0), req(1, 470, 8), req(1, 320, 4),
-				     req(1, 650, 11)};
-	place_request_t r = req(1, 320, 4);
-
-	(void)state;
-	/* place.c's example with CPU: a filler only counts on a node with
-	 * the cores it needs. */
-	mk(&c, 2, 12, 1, "T4", PLACE_SHARE_MPS);
-	place_workload_init(&w);
-	for (int i = 0; i < 4; i++) {
-		shapes[i].memory_mib = 0;
-		assert_int_equal(place_workload_add(&w, &c, &shapes[i], i == 0 ? 2 : 1), 0);
-	}
-	assert_int_equal(place_workload_finish(&w, 1.0), 0);
-	assert_int_equal(w.nsliver, 3);
-	assert_int_equal(w.sliver_cpu[0], 4000);
-	assert_int_equal(w.sliver_cpu[1], 8000);
-	assert_int_equal(w.sliver_cpu[2], 11000);
-	assert_int_equal(w.sliver[2 * (PLACE_MILLI + 1) + 530], 60);  /* 11 cores: a 470 */
-	assert_int_equal(w.sliver[1 * (PLACE_MILLI + 1) + 530], 60);  /* 8 cores: a 470 */
-	assert_int_equal(w.sliver[0 * (PLACE_MILLI + 1) + 530], 210); /* 4 cores: a 320 */
-	assert_int_equal(w.sliver[0 * (PLACE_MILLI + 1) + 680], 40);  /* two 320 */
-	/* n0: GPU at 530 free (a 0.47 on it), 6 cores free: no 0.47 (8
-	 * cores) can come, only a 0.32, so V(530) = 210 already and a 0.32
-	 * (4 cores) there costs nothing more: ΔV = 210 - 210 = 0, ΔF = -214.
-	 * n1: GPU at 680 free, 12 cores: ΔV = V(360) at 8 cores (40) - V(680)
-	 * at 12 cores (30) = +10, ΔF = +16. gpuhub takes n0 at cost -214
-	 * (without CPU levels ΔV there would be 210 - 60 = +150). */
-	c.nodes[0].gpus[0].free_milli = 530;
-	c.nodes[0].gpus[0].ntasks = 1;
-	c.nodes[0].cpu_free_milli = 6000;
-	c.nodes[1].gpus[0].free_milli = 680;
-	c.nodes[1].gpus[0].ntasks = 1;
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
-	assert_true(res.score >= -215 && res.score <= -214);
-	place_workload_destroy(&w);
-	place_cluster_destroy(&c);
-}
-
 static void test_workload(void **state)
 {
 	place_cluster_t c;
@@ -871,8 +768,6 @@ int main(void)
 		cmocka_unit_test(test_packing_and_dotprod),
 		cmocka_unit_test(test_fgd_example),
 		cmocka_unit_test(test_fgd_keeps_whole_gpus),
-		cmocka_unit_test(test_gpuhub_sliver),
-		cmocka_unit_test(test_gpuhub_sliver_cpu),
 		cmocka_unit_test(test_workload),
 		cmocka_unit_test(test_apply_release_invariants),
 		cmocka_unit_test(test_property_random),
