@@ -15,7 +15,9 @@
  *               | SO_RCVLOWAT nudges each so that what arrived   |
  *               | meanwhile is sent on too (in order)            |
  *   relay       | the verdict program: count the bytes under the |
- *               | socket's cookie, then redirect to the peer     |
+ *               | socket's cookie, then redirect to the peer;    |
+ *               | once a second the hub books the counts and     |
+ *               | nudges both sockets again (SO_RCVLOWAT)        |
  *   end         | one side reads EOF or fails: after GRACE_MS    |
  *               | (the kernel's last sends) both are closed,     |
  *               | which takes them out of the sockhash           |
@@ -316,11 +318,23 @@ static void book(tun_t *t)
 	t->ubooked = u;
 }
 
+/* Makes the kernel look at what waits in s's receive queue (it does on
+ * the next chunk anyway; this is for a chunk that came while the socket
+ * was entering the sockhash and has no successor). */
+static void nudge(h2o_socket_t *s)
+{
+	int one = 1;
+	setsockopt(h2o_socket_get_fd(s), SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+}
+
 static void on_tick(h2o_timeout_entry_t *e)
 {
 	ktun_t *k = H2O_STRUCT_FROM_MEMBER(ktun_t, tick, e);
-	for (tun_t *t = k->tuns; t; t = t->next)
+	for (tun_t *t = k->tuns; t; t = t->next) {
 		book(t);
+		nudge(t->cs); /* cheap, and no byte waits longer than a tick */
+		nudge(t->us);
+	}
 	h2o_timeout_link(k->ctx->loop, &k->tick_timeout, &k->tick);
 }
 
@@ -371,7 +385,7 @@ static void relay(ktun_t *k, int cfd, int ufd)
 	tun_t *t = calloc(1, sizeof(*t));
 	uint64_t zero = 0;
 	uint32_t cv = (uint32_t)cfd, uv = (uint32_t)ufd;
-	int kernel, one = 1;
+	int kernel;
 
 	if (!t) {
 		close(cfd);
@@ -398,8 +412,8 @@ static void relay(ktun_t *k, int cfd, int ufd)
 	}
 	/* what arrived before the sockets were in the sockhash waits for the
 	 * next chunk; this makes the kernel look at it now */
-	setsockopt(cfd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	setsockopt(ufd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	nudge(t->cs);
+	nudge(t->us);
 	t->cs->data = t->us->data = t;
 	if ((t->next = k->tuns))
 		t->next->pprev = &t->next;
