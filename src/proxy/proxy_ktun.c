@@ -37,6 +37,7 @@
 #include <h2o/tunnel.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -385,7 +386,7 @@ static void relay(ktun_t *k, int cfd, int ufd)
 	tun_t *t = calloc(1, sizeof(*t));
 	uint64_t zero = 0;
 	uint32_t cv = (uint32_t)cfd, uv = (uint32_t)ufd;
-	int kernel;
+	int kernel, nodelay = 1;
 
 	if (!t) {
 		close(cfd);
@@ -393,6 +394,10 @@ static void relay(ktun_t *k, int cfd, int ufd)
 		return;
 	}
 	t->k = k;
+	/* the kernel sends each chunk as it comes: no Nagle delay behind an
+	 * unacknowledged one (a burst of small messages, as Jupyter's are) */
+	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
 	t->ccookie = cookie_of(cfd);
 	t->ucookie = cookie_of(ufd);
 	kernel = k->ntuns < TUNNELS_MAX && t->ccookie && t->ucookie && map_put(k->count_fd, t->ccookie, &zero) == 0 &&

@@ -55,6 +55,10 @@ def test_messages_both_ways_and_the_end_from_the_browser(echo_hub):
     for i in range(50):
         ws.send(f"m{i}")
         assert ws.recv() == f"echo:m{i}"
+    # a burst: all sent before any answer is read, all back in order
+    for i in range(200):
+        ws.send(f"b{i}")
+    assert [ws.recv() for _ in range(200)] == [f"echo:b{i}" for i in range(200)]
     big = os.urandom(300000)
     ws.send_binary(big)
     assert ws.recv() == b"echo:" + big
