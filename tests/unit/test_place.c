@@ -18,37 +18,9 @@
 
 #include "common/err.h"
 #include "sched/place.h"
+#include "test_place_fx.h"
 
 /* ---- helpers ---- */
-
-/* A cluster of n nodes, each with cpu cores, mem GiB and g GPUs of model. */
-static void mk(place_cluster_t *c, int n, int cores, int g, const char *model,
-	       place_share_t share)
-{
-	assert_int_equal(place_cluster_init(c), 0);
-	for (int i = 0; i < n; i++) {
-		char name[16];
-		int node;
-
-		snprintf(name, sizeof name, "n%d", i);
-		assert_int_equal(place_cluster_add_node(c, name, cores * 1000LL, 256 * 1024, &node), 0);
-		for (int j = 0; j < g; j++)
-			assert_int_equal(place_node_add_gpu(c, node, model, 16384, share, -1), 0);
-	}
-}
-
-static place_request_t req(int ngpu, int milli, int cores)
-{
-	place_request_t r;
-
-	memset(&r, 0, sizeof(r));
-	r.num_gpu = ngpu;
-	r.gpu_milli = milli;
-	r.cpu_milli = cores * 1000LL;
-	r.memory_mib = 1024;
-	r.gang = 1;
-	return r;
-}
 
 /* Chooses and applies; returns the result (asserting success). */
 static place_result_t put(place_cluster_t *c, place_policy_t p, const place_workload_t *w,

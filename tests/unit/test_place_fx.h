@@ -1,0 +1,44 @@
+/*
+ * test_place_fx.h — what the placement tests (test_place.c,
+ * test_place_gpuhub.c) build their hand-made clusters and requests with.
+ * Include after cmocka.h.
+ */
+#ifndef GH_TEST_PLACE_FX_H
+#define GH_TEST_PLACE_FX_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "sched/place.h"
+
+/* A cluster of n nodes, each with cpu cores, 256 GiB and g GPUs of model. */
+static void mk(place_cluster_t *c, int n, int cores, int g, const char *model,
+	       place_share_t share)
+{
+	assert_int_equal(place_cluster_init(c), 0);
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		int node;
+
+		snprintf(name, sizeof name, "n%d", i);
+		assert_int_equal(place_cluster_add_node(c, name, cores * 1000LL, 256 * 1024, &node), 0);
+		for (int j = 0; j < g; j++)
+			assert_int_equal(place_node_add_gpu(c, node, model, 16384, share, -1), 0);
+	}
+}
+
+/* ngpu GPUs of milli each (a gang), cores CPU cores, 1 GiB of memory. */
+static place_request_t req(int ngpu, int milli, int cores)
+{
+	place_request_t r;
+
+	memset(&r, 0, sizeof(r));
+	r.num_gpu = ngpu;
+	r.gpu_milli = milli;
+	r.cpu_milli = cores * 1000LL;
+	r.memory_mib = 1024;
+	r.gang = 1;
+	return r;
+}
+
+#endif
