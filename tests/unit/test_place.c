@@ -368,17 +368,6 @@ static void test_packing_and_dotprod(void **state)
 	place_cluster_destroy(&c);
 }
 
-static void example_workload(place_cluster_t *c, place_workload_t *w)
-{
-	place_request_t a = req(1, 1000, 0), b = req(1, 500, 0);
-
-	a.memory_mib = b.memory_mib = 0;
-	place_workload_init(w);
-	assert_int_equal(place_workload_add(w, c, &a, 1), 0);
-	assert_int_equal(place_workload_add(w, c, &b, 1), 0);
-	assert_int_equal(place_workload_finish(w, 1.0), 0);
-}
-
 static void test_fgd_example(void **state)
 {
 	place_cluster_t c;
@@ -388,7 +377,7 @@ static void test_fgd_example(void **state)
 	(void)state;
 	/* The worked example of place_fgd.c. */
 	mk(&c, 1, 64, 2, "T4", PLACE_SHARE_MPS);
-	example_workload(&c, &w);
+	half_workload(&c, &w);
 	assert_int_equal(w.n, 2);
 	assert_true(fabs(w.cls[0].weight - 0.5) < 1e-12);
 	c.nodes[0].gpus[1].free_milli = 600;
@@ -416,7 +405,7 @@ static void test_fgd_keeps_whole_gpus(void **state)
 	 * request: bestfit-like policies and fgd/gpuhub all take n1's sliver,
 	 * leaving n0's GPUs whole for whole-GPU work. */
 	mk(&c, 2, 64, 2, "T4", PLACE_SHARE_MPS);
-	example_workload(&c, &w);
+	half_workload(&c, &w);
 	c.nodes[1].gpus[0].free_milli = 550;
 	c.nodes[1].gpus[0].ntasks = 1;
 	for (int p = PLACE_BESTFIT; p <= PLACE_GPUHUB; p++) {

@@ -20,18 +20,6 @@
 #include "sched/place.h"
 #include "test_place_fx.h"
 
-/* Workload {1 GPU: ½, 0.5 GPU: ½}, no CPU or memory. */
-static void half_workload(place_cluster_t *c, place_workload_t *w)
-{
-	place_request_t a = req(1, 1000, 0), b = req(1, 500, 0);
-
-	a.memory_mib = b.memory_mib = 0;
-	place_workload_init(w);
-	assert_int_equal(place_workload_add(w, c, &a, 1), 0);
-	assert_int_equal(place_workload_add(w, c, &b, 1), 0);
-	assert_int_equal(place_workload_finish(w, 1.0), 0);
-}
-
 static void test_gpuhub_sliver(void **state)
 {
 	place_cluster_t c;
