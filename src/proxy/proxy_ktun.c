@@ -62,6 +62,7 @@ int phr_parse_response(const char *buf, size_t len, int *minor_version, int *sta
 #define GRACE_MS 100
 #define HEAD_MAX 16384
 #define TUNNELS_MAX 2048
+#define KEEPALIVE_IDLE_S 300
 
 #ifndef BPF_ATOMIC
 #define BPF_ATOMIC 0xc0
@@ -386,7 +387,7 @@ static void relay(ktun_t *k, int cfd, int ufd)
 	tun_t *t = calloc(1, sizeof(*t));
 	uint64_t zero = 0;
 	uint32_t cv = (uint32_t)cfd, uv = (uint32_t)ufd;
-	int kernel, nodelay = 1;
+	int kernel, nodelay = 1, keep_idle = KEEPALIVE_IDLE_S, keep_intvl = 30, keep_cnt = 4;
 
 	if (!t) {
 		close(cfd);
@@ -398,6 +399,13 @@ static void relay(ktun_t *k, int cfd, int ufd)
 	 * unacknowledged one (a burst of small messages, as Jupyter's are) */
 	setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
 	setsockopt(ufd, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof(nodelay));
+	/* a browser that vanished without a FIN (a laptop put to sleep) is
+	 * found by TCP keepalive within KEEPALIVE_IDLE_S + 4 x 30 s, and its
+	 * tunnel closed: nothing else times a kernel-relayed tunnel out */
+	setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &nodelay, sizeof(nodelay));
+	setsockopt(cfd, IPPROTO_TCP, TCP_KEEPIDLE, &keep_idle, sizeof(keep_idle));
+	setsockopt(cfd, IPPROTO_TCP, TCP_KEEPINTVL, &keep_intvl, sizeof(keep_intvl));
+	setsockopt(cfd, IPPROTO_TCP, TCP_KEEPCNT, &keep_cnt, sizeof(keep_cnt));
 	t->ccookie = cookie_of(cfd);
 	t->ucookie = cookie_of(ufd);
 	kernel = k->ntuns < TUNNELS_MAX && t->ccookie && t->ucookie && map_put(k->count_fd, t->ccookie, &zero) == 0 &&
