@@ -290,7 +290,7 @@ void proxy_handle(proxy_t *p, h2o_req_t *req, const gh_user_t *user)
 	}
 	if (p->ktun && req->version < 0x200 && req->upgrade.base &&
 	    h2o_lcstris(req->upgrade.base, req->upgrade.len, H2O_STRLIT("websocket"))) {
-		ktun_handle(p->ktun, req, hs->s.id, hs->s.port, upath);
+		ktun_handle(p->ktun, req, hs->s.port, upath);
 		return;
 	}
 	ov = h2o_mem_alloc_pool(&req->pool, sizeof(*ov));

@@ -637,12 +637,11 @@ static char *request_text(h2o_req_t *req, int port, h2o_iovec_t upath, size_t *l
 	return s;
 }
 
-void ktun_handle(ktun_t *k, h2o_req_t *req, int64_t session_id, int port, h2o_iovec_t upath)
+void ktun_handle(ktun_t *k, h2o_req_t *req, int port, h2o_iovec_t upath)
 {
 	struct sockaddr_in sa;
 	pend_t *p = calloc(1, sizeof(*p));
 
-	(void)session_id;
 	if (!p || !(p->text = request_text(req, port, upath, &p->len))) {
 		free(p); /* not linked yet */
 		http_send_error(req, 500, "internal", NULL, "out of memory");

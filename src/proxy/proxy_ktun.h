@@ -27,11 +27,11 @@ int ktun_open(ktun_t **out, hub_t *hub, h2o_context_t *ctx, h2o_timeout_t *ws_ti
 void ktun_close(ktun_t *k);
 
 /* Takes over req, a WebSocket upgrade proxy.c has authorized and
- * rewritten (Authorization, Origin, cookies), for the workspace of
- * session_id on 127.0.0.1:port at upstream path upath: shakes hands with
- * the workspace, answers the client with the workspace's 101 (or its
- * refusal), then hands both sockets to the kernel. */
-void ktun_handle(ktun_t *k, h2o_req_t *req, int64_t session_id, int port, h2o_iovec_t upath);
+ * rewritten (Authorization, Origin, cookies), for the workspace on
+ * 127.0.0.1:port at upstream path upath: shakes hands with the workspace,
+ * answers the client with the workspace's 101 (or its refusal), then hands
+ * both sockets to the kernel. */
+void ktun_handle(ktun_t *k, h2o_req_t *req, int port, h2o_iovec_t upath);
 
 /* Tunnels the kernel relays now. */
 int ktun_open_count(const ktun_t *k);
