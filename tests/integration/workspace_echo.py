@@ -73,21 +73,24 @@ class Handler(socketserver.StreamRequestHandler):
                 continue
             if headers.get("upgrade", "").lower() == "websocket":
                 if "/refuse" in path:
+                    # an answer like any other: the connection stays open
+                    # for the next request, as a keep-alive server's does
                     self.reply(404, {"error": "no such channel"})
-                    return
+                    continue
                 return self.websocket(headers, path)
             self.reply(200, {"method": method, "path": path, "headers": headers,
                              "body": body.decode("utf-8", "replace")})
 
-    def reply(self, status, obj):
+    def reply(self, status, obj, close=False):
         b = json.dumps(obj).encode()
-        self.wfile.write(b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\n"
-                         b"content-length: %d\r\n\r\n" % (status, len(b)) + b)
+        self.wfile.write(b"HTTP/1.1 %d X\r\ncontent-type: application/json\r\n%s"
+                         b"content-length: %d\r\n\r\n" % (status, b"connection: close\r\n" if close else b"",
+                                                           len(b)) + b)
         self.wfile.flush()
 
     def websocket(self, headers, path):
         if headers.get("origin") not in (None, "http://127.0.0.1:%d" % PORT):
-            self.reply(403, {"error": "cross-origin websocket refused"})
+            self.reply(403, {"error": "cross-origin websocket refused"}, close=True)
             return
         accept = base64.b64encode(hashlib.sha1((headers["sec-websocket-key"] + GUID)
                                                .encode()).digest()).decode()
