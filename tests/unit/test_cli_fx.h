@@ -17,26 +17,35 @@ struct run {
 	size_t outlen, errlen;
 };
 
-static struct run run_cli(const char *first, ...)
+/* run_cli with the arguments after first in ap. */
+static struct run run_cli_v(const char *first, va_list ap)
 {
 	char *argv[32];
 	int argc = 0;
-	va_list ap;
 	struct run r;
 	FILE *o, *e;
 
 	memset(&r, 0, sizeof(r));
 	argv[argc++] = (char *)"gpuhub";
-	va_start(ap, first);
 	for (const char *s = first; s; s = va_arg(ap, const char *))
 		argv[argc++] = (char *)s;
-	va_end(ap);
 	argv[argc] = NULL;
 	o = open_memstream(&r.out, &r.outlen);
 	e = open_memstream(&r.err, &r.errlen);
 	r.rc = cli_run(argc, argv, o, e);
 	fclose(o);
 	fclose(e);
+	return r;
+}
+
+static struct run run_cli(const char *first, ...)
+{
+	va_list ap;
+	struct run r;
+
+	va_start(ap, first);
+	r = run_cli_v(first, ap);
+	va_end(ap);
 	return r;
 }
 

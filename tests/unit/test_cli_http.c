@@ -501,29 +501,18 @@ static void test_events_follow_bodyless_error(void **state)
 /* Runs the client with text on standard input. */
 static struct run run_with_stdin(const char *input, const char *first, ...)
 {
-	char *argv[32];
-	int argc = 0, saved = dup(0), p[2];
+	int saved = dup(0), p[2];
 	va_list ap;
 	struct run r;
-	FILE *o, *e;
 
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(write(p[1], input, strlen(input)), (ssize_t)strlen(input));
 	close(p[1]);
 	dup2(p[0], 0);
 	close(p[0]);
-	memset(&r, 0, sizeof(r));
-	argv[argc++] = (char *)"gpuhub";
 	va_start(ap, first);
-	for (const char *s = first; s; s = va_arg(ap, const char *))
-		argv[argc++] = (char *)s;
+	r = run_cli_v(first, ap);
 	va_end(ap);
-	argv[argc] = NULL;
-	o = open_memstream(&r.out, &r.outlen);
-	e = open_memstream(&r.err, &r.errlen);
-	r.rc = cli_run(argc, argv, o, e);
-	fclose(o);
-	fclose(e);
 	dup2(saved, 0);
 	close(saved);
 	return r;
