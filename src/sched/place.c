@@ -56,6 +56,8 @@ int place_policy_parse(const char *s, place_policy_t *out)
 	return GH_EINVAL;
 }
 
+int place_policy_workload_memory(place_policy_t p) { return p == PLACE_GPUHUB; }
+
 /* ---- random numbers ---- */
 
 uint64_t place_rng_next(uint64_t *state)

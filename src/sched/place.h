@@ -201,6 +201,10 @@ typedef struct {
 const char *place_policy_name(place_policy_t p);
 /* Parses a policy name; 0 or GH_EINVAL. */
 int place_policy_parse(const char *s, place_policy_t *out);
+/* 1 when p measures fragmentation against shapes that carry host memory
+ * (gpuhub: a node with free GPUs and too little memory strands them); the
+ * others use the shapes of the FGD paper (GPU and CPU only). */
+int place_policy_workload_memory(place_policy_t p);
 
 /* ---- cluster ---- */
 

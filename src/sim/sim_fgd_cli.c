@@ -39,7 +39,7 @@ typedef struct {
 	const place_cluster_t *c;
 	const sim_trace_t *t;
 	const place_workload_t *w;
-	const place_workload_t *wg;      /* gpuhub's (shapes with host memory) */
+	const place_workload_t *wg;      /* with host memory, for place_policy_workload_memory() ones */
 	const sim_fgd_opts_t *o;
 	const place_policy_t *pol;
 	const int *seeds;
@@ -61,7 +61,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		if (k < 0 || k >= j->npol * j->nseeds)
 			return NULL;
-		rc = sim_fgd_run(j->c, j->t, j->pol[k / j->nseeds] == PLACE_GPUHUB ? j->wg : j->w,
+		rc = sim_fgd_run(j->c, j->t, place_policy_workload_memory(j->pol[k / j->nseeds]) ? j->wg : j->w,
 				 j->o, j->pol[k / j->nseeds], j->seeds[k % j->nseeds], &j->runs[k]);
 		if (rc) {
 			pthread_mutex_lock(&j->mu);

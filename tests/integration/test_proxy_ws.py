@@ -105,4 +105,3 @@ def test_a_refused_upgrade_keeps_the_workspace_status(echo_hub):
     ws.send("ok?")
     assert ws.recv() == "echo:ok?"
     ws.close()
-    time.sleep(0.2)

@@ -59,6 +59,9 @@ static void test_policy_names(void **state)
 	assert_null(place_policy_name(PLACE__COUNT));
 	assert_int_equal(place_policy_parse("best-fit", &p), GH_EINVAL);
 	assert_int_equal(place_policy_parse(NULL, &p), GH_EINVAL);
+	/* only gpuhub measures fragmentation against shapes with host memory */
+	for (int i = 0; i < PLACE__COUNT; i++)
+		assert_int_equal(place_policy_workload_memory((place_policy_t)i), i == PLACE_GPUHUB);
 }
 
 static void test_request_check(void **state)
