@@ -6,7 +6,6 @@ to its own relay where the kernel refuses), and `hub`, the hub's event
 loop. Both must behave alike for the browser and the workspace.
 """
 import os
-import time
 
 import pytest
 import requests
