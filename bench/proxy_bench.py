@@ -11,14 +11,19 @@ what JupyterHub puts in front of its servers), measured in the same run:
             (bench/ws_echo.py as the session's workspace), one connection;
             direct, through the hub, through CHP and through a bare relay
             (bench/tcp_relay.c, compiled here: the least a user-space hop
-            costs), interleaved in 12 turns; medians of the turn medians
+            costs), interleaved in 12 turns; medians of the turn medians.
+            The client is bench/ws_client.c (compiled here): a Python
+            client spends most of a loopback round trip in its own
+            interpreter and wakes up late by tens of microseconds at
+            random, which hides what a proxy adds (--client python for
+            websocket-client instead)
 
 HTTP: wrk, 2 threads, 50 connections, --latency; requests/s and p99.
 Targets: gpuhub >= 0.9x direct throughput and >= 2x CHP; WebSocket round
 trip <= 1.1x direct. Appends the table to bench/RESULTS.md.
 
   bench/proxy_bench.py [--duration 8] [--conns 50] [--rounds 6000] [--turns 12]
-                       [--relay auto|hub] [--ws-only]
+                       [--relay auto|hub] [--client c|python] [--ws-only]
 """
 
 import argparse
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from spawn_bench import ROOT, BIN, commit, freeport, http, kill_group, machine, wait_until  # noqa: E402
@@ -79,6 +85,17 @@ def wrk(url, duration, conns, header=None):
 WS_TURNS = 12
 
 
+def ws_rtt_c(client, url, rounds, header=None):
+    """Median and p99 round trip (µs) of bench/ws_client.c on one connection."""
+    u = urllib.parse.urlparse(url)
+    out = subprocess.run([client, str(u.port), u.path, str(rounds), *(header or [])], capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"ws_client {url}: {out.stderr.strip()}")
+    median, p99 = (float(x) for x in out.stdout.split())
+    return median, p99
+
+
 def ws_rtt(url, rounds, header=None):
     import websocket
     ws = websocket.create_connection(url, header=header or [], timeout=10)
@@ -122,7 +139,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=6000)
     ap.add_argument("--turns", type=int, default=WS_TURNS, help="WebSocket turns (interleaved paths)")
     ap.add_argument("--ws-only", action="store_true", help="only the WebSocket round trips (no table appended)")
-    ap.add_argument("--relay", choices=("auto", "hub"), default="auto", help="the hub's http.websocket_relay")
+    ap.add_argument("--relay", choices=("auto", "hub"), default="auto",
+                    help="the hub's http.websocket_relay")
+    ap.add_argument("--client", choices=("c", "python"), default="c",
+                    help="WebSocket client: bench/ws_client.c or Python's websocket-client")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "RESULTS.md"))
     a = ap.parse_args()
     for tool in ("wrk", "jupyter-server"):
@@ -185,6 +205,10 @@ def main():
         relay_bin = os.path.join(work, "tcp_relay")
         subprocess.run(["cc", "-O2", "-pthread", "-o", relay_bin, os.path.join(ROOT, "bench", "tcp_relay.c")],
                        check=True)
+        client_bin = os.path.join(work, "ws_client")
+        subprocess.run(["cc", "-O2", "-o", client_bin, os.path.join(ROOT, "bench", "ws_client.c")], check=True)
+        rtt = ws_rtt if a.client == "python" else (lambda *x: ws_rtt_c(client_bin, *x))
+        hub_ws = f"ws://127.0.0.1:{hub.port}/user/admin/ws/echo"
         rport = freeport()
         relay = subprocess.Popen([relay_bin, str(rport), str(ports["ws"])], start_new_session=True)
         chp = Chp(work, f"http://127.0.0.1:{ports['ws']}")
@@ -192,11 +216,10 @@ def main():
         try:
             wait_until(lambda: http("GET", f"http://127.0.0.1:{rport}/")[0] == 200, 30)
             for _ in range(a.turns):
-                turns["direct"].append(ws_rtt(f"ws://127.0.0.1:{ports['ws']}/echo", a.rounds // a.turns))
-                turns["gpuhub"].append(ws_rtt(f"ws://127.0.0.1:{hub.port}/user/admin/ws/echo",
-                                              a.rounds // a.turns, [auth]))
-                turns["relay"].append(ws_rtt(f"ws://127.0.0.1:{rport}/echo", a.rounds // a.turns))
-                turns["chp"].append(ws_rtt(f"ws://127.0.0.1:{chp.port}/echo", a.rounds // a.turns))
+                turns["direct"].append(rtt(f"ws://127.0.0.1:{ports['ws']}/echo", a.rounds // a.turns))
+                turns["gpuhub"].append(rtt(hub_ws, a.rounds // a.turns, [auth]))
+                turns["relay"].append(rtt(f"ws://127.0.0.1:{rport}/echo", a.rounds // a.turns))
+                turns["chp"].append(rtt(f"ws://127.0.0.1:{chp.port}/echo", a.rounds // a.turns))
         finally:
             kill_group(relay)
         chp.close()
@@ -204,7 +227,8 @@ def main():
         ws = {k: (statistics.median(m for m, _ in v), statistics.median(p for _, p in v)) for k, v in turns.items()}
         wdirect, wvia, wrelay, wchp = ws["direct"], ws["gpuhub"], ws["relay"], ws["chp"]
         print("ws", {k: [round(m) for m, _ in v] for k, v in turns.items()}, flush=True)
-        print("ws medians", {k: round(v[0], 1) for k, v in ws.items()}, flush=True)
+        print("ws medians", {k: round(v[0], 1) for k, v in ws.items()}, "relay", a.relay, "client", a.client,
+              flush=True)
         if a.ws_only:
             return
     finally:
@@ -238,7 +262,8 @@ def main():
                      f"{met(v[0] >= 2 * c[0])} |")
         lines.append(f"| {label}: p99 | {v[1]:.2f} ms | {d[1]:.2f} ms | {c[1]:.2f} ms | {v[1] / d[1]:.2f} | "
                      f"{v[1] / c[1]:.2f} | - |")
-    lines.append(f"| WebSocket round trip, 32 B, median (p99) | {wvia[0]:.0f} ({wvia[1]:.0f}) µs | "
+    lines.append(f"| WebSocket round trip, 32 B, {a.client} client, relay {a.relay}, median (p99) | "
+                 f"{wvia[0]:.0f} ({wvia[1]:.0f}) µs | "
                  f"{wdirect[0]:.0f} ({wdirect[1]:.0f}) µs | {wchp[0]:.0f} ({wchp[1]:.0f}) µs | "
                  f"{wvia[0] / wdirect[0]:.2f} | {wvia[0] / wchp[0]:.2f} | ≤ 1.1× direct: "
                  f"{met(wvia[0] <= 1.1 * wdirect[0])} |")

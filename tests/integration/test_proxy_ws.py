@@ -6,6 +6,8 @@ to its own relay where the kernel refuses), and `hub`, the hub's event
 loop. Both must behave alike for the browser and the workspace.
 """
 import os
+import struct
+import time
 
 import pytest
 import requests
@@ -103,4 +105,24 @@ def test_a_refused_upgrade_keeps_the_workspace_status(echo_hub):
     ws = connect(base, "/api/kernels/k5/channels", auth, d.url)
     ws.send("ok?")
     assert ws.recv() == "echo:ok?"
+    ws.close()
+
+
+def test_a_slow_browser_gets_every_byte_in_order(echo_hub):
+    # 26 MB from the workspace while the browser reads nothing: the buffers
+    # on the way fill up and the relay must wait for room (neither drop nor
+    # reorder); once the browser reads it gets every message, in order, and
+    # the connection still works both ways
+    d, base, auth, _ = echo_hub
+    ws = connect(base, "/api/kernels/k6/channels", auth, d.url)
+    n, size = 400, 65536
+    ws.send(f"flood:{n}:{size}")
+    time.sleep(1)  # let the buffers fill up before anything is read
+    ws.settimeout(30)
+    for i in range(n):
+        m = ws.recv()
+        assert len(m) == size and struct.unpack("!Q", m[:8])[0] == i, i
+    assert ws.recv() == "flood done"
+    ws.send("still there?")
+    assert ws.recv() == "echo:still there?"
     ws.close()

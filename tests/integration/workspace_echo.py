@@ -6,7 +6,9 @@ WebSocket text messages (a small RFC 6455 server from the standard library).
 WebSocket paths with a word in them change what it does: .../refuse is
 answered 404 instead of 101; .../greet sends "hello" right after its 101
 (.../greet-N after N microseconds);
-.../bye closes the connection after its first echo.
+.../bye closes the connection after its first echo. The text message
+"flood:N:SIZE" is answered with N binary messages of SIZE bytes, each
+starting with its number (8 bytes, big-endian), then "flood done".
 """
 
 import base64
@@ -111,6 +113,11 @@ class Handler(socketserver.StreamRequestHandler):
                 return
             if op == 9:
                 send_frame(self.wfile, 10, data)
+            elif op == 1 and data.startswith(b"flood:"):
+                n, size = (int(x) for x in data.split(b":")[1:])
+                for i in range(n):
+                    send_frame(self.wfile, 2, struct.pack("!Q", i) + b"x" * (size - 8))
+                send_frame(self.wfile, 1, b"flood done")
             elif op in (1, 2):
                 send_frame(self.wfile, op, b"echo:" + data)
                 if "/bye" in path:
