@@ -5,9 +5,10 @@ the hub has done the handshake (a BPF sockmap program; the hub falls back
 to its own relay where the kernel refuses), and `hub`, the hub's event
 loop. Both must behave alike for the browser and the workspace.
 """
+import fcntl
 import os
 import struct
-import time
+import termios
 
 import pytest
 import requests
@@ -46,6 +47,11 @@ def echo_hub(request, daemon_factory, tmp_path):
 
 def connect(base, path, auth, origin):
     return websocket.create_connection(base + path, header=auth, origin=origin, timeout=10)
+
+
+def unread(ws):
+    """Bytes waiting unread in the client's socket."""
+    return struct.unpack("i", fcntl.ioctl(ws.sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def test_messages_both_ways_and_the_end_from_the_browser(echo_hub):
@@ -117,7 +123,8 @@ def test_a_slow_browser_gets_every_byte_in_order(echo_hub):
     ws = connect(base, "/api/kernels/k6/channels", auth, d.url)
     n, size = 400, 65536
     ws.send(f"flood:{n}:{size}")
-    time.sleep(1)  # let the buffers fill up before anything is read
+    # nothing is read until the browser's own socket holds 64 KB unread (it takes no more before its reader reads: the rest waits on the way)
+    wait_for(lambda: unread(ws) >= 64 << 10, 20, 0.05, "the browser's socket fills up")
     ws.settimeout(30)
     for i in range(n):
         m = ws.recv()
