@@ -11,16 +11,20 @@
  *               | Sec-WebSocket-* headers (h2o_http1_upgrade)    |
  *   hand over   | both sockets leave h2o; bytes either side      | the kernel refuses the
  *               | already read are written on; each goes into    | sockets: h2o's tunnel
- *               | the sockhash under the other's cookie, and     | relays this one
- *               | SO_RCVLOWAT nudges each so that what arrived   |
- *               | meanwhile is sent on too (in order)            |
+ *               | the peer sockhash under the other's cookie,    | relays this one
+ *               | then into the watched one (whose program runs  |
+ *               | on them: each finds its peer there from its    |
+ *               | first chunk on), and SO_RCVLOWAT nudges each   |
+ *               | so that what arrived meanwhile is sent on too  |
  *   relay       | the verdict program: count the bytes under the |
  *               | socket's cookie, then redirect to the peer;    |
  *               | once a second the hub books the counts and     |
  *               | nudges both sockets again (SO_RCVLOWAT)        |
- *   end         | one side reads EOF or fails: after GRACE_MS    |
- *               | (the kernel's last sends) both are closed,     |
- *               | which takes them out of the sockhash           |
+ *   end         | one side reads EOF or fails: once the kernel   |
+ *               | has put every byte it counted into the peer's  |
+ *               | send queue (checked every GRACE_MS; at most    |
+ *               | STALL_MS without progress), both are closed,   |
+ *               | which takes them out of the sockhashes         |
  *
  * Nothing here reads the relayed bytes: the program redirects them before
  * any reader is woken. Bytes the kernel passes up (a socket whose peer is
@@ -37,12 +41,14 @@
 #include <h2o/tunnel.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -60,6 +66,7 @@ int phr_parse_response(const char *buf, size_t len, int *minor_version, int *sta
 #define HANDSHAKE_MS 30000
 #define TICK_MS 1000
 #define GRACE_MS 100
+#define STALL_MS 60000
 #define HEAD_MAX 16384
 #define TUNNELS_MAX 2048
 #define KEEPALIVE_IDLE_S 300
@@ -74,6 +81,9 @@ typedef struct tun {
 	h2o_socket_t *cs, *us;           /* client, workspace: watched for their end */
 	uint64_t ccookie, ucookie;
 	uint64_t cbooked, ubooked;       /* bytes already given to the metrics */
+	uint64_t cbase, ubase;           /* each socket's send sequence when the kernel took over */
+	uint64_t csent, usent;           /* and what it was at the last look, while closing */
+	int64_t moved_at;                /* when that last changed (ms) */
 	h2o_timeout_entry_t grace;
 	int closing;
 } tun_t;
@@ -98,7 +108,7 @@ typedef struct pend {
 struct ktun {
 	hub_t *hub;
 	h2o_context_t *ctx;
-	int sock_fd, count_fd, prog_fd;
+	int peer_fd, watch_fd, count_fd, prog_fd;
 	h2o_timeout_t hs_timeout, tick_timeout, grace_timeout;
 	h2o_timeout_t *ws_timeout;       /* proxy.c's, for tunnels h2o relays */
 	h2o_timeout_entry_t tick;
@@ -154,14 +164,14 @@ static void map_del(int fd, uint64_t key)
 
 #define INSN(c, d, s, o, i) ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i)})
 
-/* The stream verdict program, for every chunk a socket in the sockhash
- * receives:
+/* The stream verdict program, for every chunk a socket in the watched
+ * sockhash receives:
  *
  *   key = socket cookie of the receiver
  *   if (count = counters[key]) *count += skb->len      (atomic)
- *   return redirect to sockhash[key] (the peer), or SK_PASS (to the reader)
+ *   return redirect to peers[key], or SK_PASS (to the reader)
  */
-static int prog_load(int sock_fd, int count_fd, char *log, size_t loglen)
+static int prog_load(int peer_fd, int count_fd, char *log, size_t loglen)
 {
 	struct bpf_insn p[] = {
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0),
@@ -176,7 +186,7 @@ static int prog_load(int sock_fd, int count_fd, char *log, size_t loglen)
 		INSN(BPF_LDX | BPF_MEM | BPF_W, 1, 6, offsetof(struct __sk_buff, len), 0),
 		INSN(BPF_STX | BPF_ATOMIC | BPF_DW, 0, 1, 0, BPF_ADD),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 1, 6, 0, 0),
-		INSN(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_FD, 0, sock_fd),
+		INSN(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_FD, 0, peer_fd),
 		INSN(0, 0, 0, 0, 0),
 		INSN(BPF_ALU64 | BPF_MOV | BPF_X, 3, 10, 0, 0),
 		INSN(BPF_ALU64 | BPF_ADD | BPF_K, 3, 0, 0, -8),
@@ -220,12 +230,16 @@ int ktun_open(ktun_t **out, hub_t *hub, h2o_context_t *ctx, h2o_timeout_t *ws_ti
 	*out = NULL;
 	if (!(k = calloc(1, sizeof(*k))))
 		return GH_ENOMEM;
-	k->sock_fd = map_create(BPF_MAP_TYPE_SOCKHASH, 8, 4, 2 * TUNNELS_MAX);
-	k->count_fd = k->sock_fd < 0 ? -1 : map_create(BPF_MAP_TYPE_HASH, 8, 8, 2 * TUNNELS_MAX);
-	k->prog_fd = k->count_fd < 0 ? -1 : prog_load(k->sock_fd, k->count_fd, log, sizeof(log));
+	/* two sockhashes: a socket's peer is in `peer` (no program) before
+	 * the socket enters `watch` (the program): no chunk ever finds its
+	 * peer missing and goes up to the hub out of turn */
+	k->peer_fd = map_create(BPF_MAP_TYPE_SOCKHASH, 8, 4, 2 * TUNNELS_MAX);
+	k->watch_fd = k->peer_fd < 0 ? -1 : map_create(BPF_MAP_TYPE_SOCKHASH, 8, 4, 2 * TUNNELS_MAX);
+	k->count_fd = k->watch_fd < 0 ? -1 : map_create(BPF_MAP_TYPE_HASH, 8, 8, 2 * TUNNELS_MAX);
+	k->prog_fd = k->count_fd < 0 ? -1 : prog_load(k->peer_fd, k->count_fd, log, sizeof(log));
 	if (k->prog_fd >= 0) {
 		memset(&a, 0, sizeof(a));
-		a.target_fd = (unsigned)k->sock_fd;
+		a.target_fd = (unsigned)k->watch_fd;
 		a.attach_bpf_fd = (unsigned)k->prog_fd;
 		a.attach_type = BPF_SK_SKB_VERDICT;
 		if (bpf_call(BPF_PROG_ATTACH, &a) != 0) {
@@ -236,10 +250,10 @@ int ktun_open(ktun_t **out, hub_t *hub, h2o_context_t *ctx, h2o_timeout_t *ws_ti
 	if (k->prog_fd < 0) {
 		int e = errno;
 		snprintf(why, whylen, "%s%s%s", strerror(e), log[0] ? ": " : "", log);
-		if (k->sock_fd >= 0)
-			close(k->sock_fd);
-		if (k->count_fd >= 0)
-			close(k->count_fd);
+		const int fds[] = {k->peer_fd, k->watch_fd, k->count_fd};
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
 		free(k);
 		return GH_EUNSUPPORTED;
 	}
@@ -273,7 +287,8 @@ void ktun_close(ktun_t *k)
 	h2o_timeout_dispose(k->ctx->loop, &k->grace_timeout);
 	close(k->prog_fd);
 	close(k->count_fd);
-	close(k->sock_fd);
+	close(k->watch_fd);
+	close(k->peer_fd);
 	free(k);
 }
 
@@ -340,6 +355,23 @@ static void on_tick(h2o_timeout_entry_t *e)
 	h2o_timeout_link(k->ctx->loop, &k->tick_timeout, &k->tick);
 }
 
+/* How far fd's send stream has got: bytes acknowledged plus bytes queued
+ * (TCP_INFO and SIOCOUTQ, at the same moment for the kernel's worker,
+ * which fills the queue under the socket lock). -1 once the socket is
+ * closed or reset: nothing more can reach it. */
+static int64_t stream_pos(int fd)
+{
+	struct tcp_info ti;
+	socklen_t l = sizeof(ti);
+	int queued = 0;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) != 0 ||
+	    l < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof(ti.tcpi_bytes_acked) ||
+	    ti.tcpi_state == 7 /* TCP_CLOSE */ || ioctl(fd, SIOCOUTQ, &queued) != 0)
+		return -1;
+	return (int64_t)ti.tcpi_bytes_acked + queued;
+}
+
 static void tun_free(tun_t *t)
 {
 	ktun_t *k = t->k;
@@ -348,7 +380,8 @@ static void tun_free(tun_t *t)
 	map_del(k->count_fd, t->ucookie);
 	if (h2o_timeout_is_linked(&t->grace))
 		h2o_timeout_unlink(&t->grace);
-	/* closing a socket takes it out of the sockhash */
+	/* closing a socket takes it out of the sockhashes (what its send
+	 * queue holds still goes out, then its FIN) */
 	h2o_socket_close(t->cs);
 	h2o_socket_close(t->us);
 	if ((*t->pprev = t->next))
@@ -357,7 +390,36 @@ static void tun_free(tun_t *t)
 	free(t);
 }
 
-static void on_grace(h2o_timeout_entry_t *e) { tun_free(H2O_STRUCT_FROM_MEMBER(tun_t, grace, e)); }
+/* While a tunnel ends: closes it once every byte the program counted on
+ * either socket is in the other's send stream (a byte still in the
+ * kernel's queue for a slow browser would be lost with the socket), or
+ * after STALL_MS in which neither stream moved. */
+static void on_grace(h2o_timeout_entry_t *e)
+{
+	tun_t *t = H2O_STRUCT_FROM_MEMBER(tun_t, grace, e);
+	ktun_t *k = t->k;
+	int64_t cpos = stream_pos(h2o_socket_get_fd(t->cs)), upos = stream_pos(h2o_socket_get_fd(t->us));
+	int64_t now = gh_mono_ns() / 1000000;
+	uint64_t from_c = 0, from_u = 0;
+
+	(void)map_get(k->count_fd, t->ccookie, &from_c);
+	(void)map_get(k->count_fd, t->ucookie, &from_u);
+	if ((cpos < 0 || (uint64_t)cpos - t->cbase >= from_u) && (upos < 0 || (uint64_t)upos - t->ubase >= from_c)) {
+		tun_free(t);
+		return;
+	}
+	if ((uint64_t)cpos != t->csent || (uint64_t)upos != t->usent) {
+		t->csent = (uint64_t)cpos;
+		t->usent = (uint64_t)upos;
+		t->moved_at = now;
+	} else if (now - t->moved_at >= STALL_MS) {
+		GH_WARN("a WebSocket's peer took nothing for %d s after the other side ended: closed with bytes "
+		        "undelivered", STALL_MS / 1000);
+		tun_free(t);
+		return;
+	}
+	h2o_timeout_link(k->ctx->loop, &k->grace_timeout, &t->grace);
+}
 
 static void on_tun_read(h2o_socket_t *sock, const char *err)
 {
@@ -372,8 +434,9 @@ static void on_tun_read(h2o_socket_t *sock, const char *err)
 	}
 	if (!err || t->closing)
 		return;
-	/* one side ended: what the kernel still sends gets GRACE_MS */
+	/* one side ended: the other gets what the kernel still has for it */
 	t->closing = 1;
+	t->moved_at = gh_mono_ns() / 1000000;
 	h2o_socket_read_stop(t->cs);
 	h2o_socket_read_stop(t->us);
 	t->grace.cb = on_grace;
@@ -408,23 +471,29 @@ static void relay(ktun_t *k, int cfd, int ufd)
 	setsockopt(cfd, IPPROTO_TCP, TCP_KEEPCNT, &keep_cnt, sizeof(keep_cnt));
 	t->ccookie = cookie_of(cfd);
 	t->ucookie = cookie_of(ufd);
+	t->cbase = (uint64_t)stream_pos(cfd);
+	t->ubase = (uint64_t)stream_pos(ufd);
+	/* peers first, then the watched sockhash (see prog_load) */
 	kernel = k->ntuns < TUNNELS_MAX && t->ccookie && t->ucookie && map_put(k->count_fd, t->ccookie, &zero) == 0 &&
-	         map_put(k->count_fd, t->ucookie, &zero) == 0 && map_put(k->sock_fd, t->ccookie, &uv) == 0 &&
-	         map_put(k->sock_fd, t->ucookie, &cv) == 0;
+	         map_put(k->count_fd, t->ucookie, &zero) == 0 && map_put(k->peer_fd, t->ccookie, &uv) == 0 &&
+	         map_put(k->peer_fd, t->ucookie, &cv) == 0 && map_put(k->watch_fd, t->ccookie, &cv) == 0 &&
+	         map_put(k->watch_fd, t->ucookie, &uv) == 0;
 	t->cs = h2o_evloop_socket_create(k->ctx->loop, cfd, 0);
 	t->us = h2o_evloop_socket_create(k->ctx->loop, ufd, 0);
 	if (!kernel) {
 		GH_WARN("a WebSocket could not be handed to the kernel (%s); the hub relays it", strerror(errno));
-		map_del(k->sock_fd, t->ccookie);
-		map_del(k->sock_fd, t->ucookie);
+		map_del(k->watch_fd, t->ccookie);
+		map_del(k->watch_fd, t->ucookie);
+		map_del(k->peer_fd, t->ccookie);
+		map_del(k->peer_fd, t->ucookie);
 		map_del(k->count_fd, t->ccookie);
 		map_del(k->count_fd, t->ucookie);
 		h2o_tunnel_establish(k->ctx, t->cs, t->us, k->ws_timeout);
 		free(t);
 		return;
 	}
-	/* what arrived before the sockets were in the sockhash waits for the
-	 * next chunk; this makes the kernel look at it now */
+	/* what arrived before the sockets were watched waits for the next
+	 * chunk; this makes the kernel look at it now */
 	nudge(t->cs);
 	nudge(t->us);
 	t->cs->data = t->us->data = t;

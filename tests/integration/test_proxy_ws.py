@@ -8,7 +8,9 @@ loop. Both must behave alike for the browser and the workspace.
 import fcntl
 import os
 import struct
+import subprocess
 import termios
+import time
 
 import pytest
 import requests
@@ -84,6 +86,9 @@ def test_the_workspace_speaks_first(echo_hub):
         ws = connect(base, f"/api/kernels/k2/greet-{delay}", auth, d.url)
         ws.settimeout(3)
         assert ws.recv() == "hello", delay
+        # in order, though the first may have reached the hub before the
+        # kernel took the sockets and the rest after
+        assert [ws.recv() for _ in range(50)] == [f"g{i}" for i in range(50)], delay
         ws.send("after")
         assert ws.recv() == "echo:after"
         ws.close()
@@ -114,22 +119,55 @@ def test_a_refused_upgrade_keeps_the_workspace_status(echo_hub):
     ws.close()
 
 
-def test_a_slow_browser_gets_every_byte_in_order(echo_hub):
-    # 26 MB from the workspace while the browser reads nothing: the buffers
-    # on the way fill up and the relay must wait for room (neither drop nor
-    # reorder); once the browser reads it gets every message, in order, and
-    # the connection still works both ways
-    d, base, auth, _ = echo_hub
-    ws = connect(base, "/api/kernels/k6/channels", auth, d.url)
-    n, size = 400, 65536
+def flood(base, path, auth, origin, n, size, before_reading=None):
+    """Asks the workspace for n messages of size bytes and reads nothing
+    until the browser's own socket holds 64 KB unread (it takes no more
+    before its reader reads: the rest waits on the way) and
+    before_reading() returns; then reads and checks them all, in order."""
+    ws = connect(base, path, auth, origin)
     ws.send(f"flood:{n}:{size}")
-    # nothing is read until the browser's own socket holds 64 KB unread (it takes no more before its reader reads: the rest waits on the way)
     wait_for(lambda: unread(ws) >= 64 << 10, 20, 0.05, "the browser's socket fills up")
+    if before_reading:
+        before_reading()
     ws.settimeout(30)
     for i in range(n):
         m = ws.recv()
         assert len(m) == size and struct.unpack("!Q", m[:8])[0] == i, i
     assert ws.recv() == "flood done"
+    return ws
+
+
+def test_a_slow_browser_gets_every_byte_in_order(echo_hub):
+    # 26 MB from the workspace while the browser reads nothing: the relay
+    # must wait for room (neither drop nor reorder), and the connection
+    # still works both ways afterwards
+    d, base, auth, _ = echo_hub
+    ws = flood(base, "/api/kernels/k6/channels", auth, d.url, 400, 65536)
     ws.send("still there?")
     assert ws.recv() == "echo:still there?"
     ws.close()
+
+
+def test_a_workspace_that_ends_after_a_flood_loses_nothing(echo_hub):
+    # the workspace sends 26 MB and closes while the browser is far
+    # behind: everything on the way must still arrive, then the end
+    d, base, auth, _ = echo_hub
+
+    def upstream_ended():
+        out = subprocess.run(["ss", "-tnpH", "state", "close-wait"], capture_output=True, text=True).stdout
+        return f"pid={d.proc.pid}," in out
+
+    def until_the_workspace_has_ended():
+        # the hub's socket to the workspace has its FIN once the rest of the
+        # flood is past it (with the kernel relay; the hub's own relay stops
+        # reading it, so it may not come before the browser reads)
+        deadline = time.monotonic() + 10
+        while not upstream_ended() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # the hub acts on the end meanwhile
+
+    ws = flood(base, "/api/kernels/k7/bye", auth, d.url, 400, 65536, until_the_workspace_has_ended)
+    with pytest.raises((websocket.WebSocketConnectionClosedException, ConnectionError)):
+        while True:
+            if ws.recv() in ("", b""):
+                raise websocket.WebSocketConnectionClosedException("closed")

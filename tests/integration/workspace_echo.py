@@ -4,11 +4,12 @@ A stand-in workspace for proxy tests: it listens where the hub says
 workspace token, answers GET with what it received (JSON), and echoes
 WebSocket text messages (a small RFC 6455 server from the standard library).
 WebSocket paths with a word in them change what it does: .../refuse is
-answered 404 instead of 101; .../greet sends "hello" right after its 101
-(.../greet-N after N microseconds);
+answered 404 instead of 101; .../greet sends "hello" and then "g0" to "g49"
+right after its 101 (.../greet-N after N microseconds);
 .../bye closes the connection after its first echo. The text message
 "flood:N:SIZE" is answered with N binary messages of SIZE bytes, each
-starting with its number (8 bytes, big-endian), then "flood done".
+starting with its number (8 bytes, big-endian), then "flood done"; on
+.../bye it then closes the connection.
 """
 
 import base64
@@ -107,6 +108,8 @@ class Handler(socketserver.StreamRequestHandler):
                 while time.perf_counter() < end:
                     pass
             send_frame(self.wfile, 1, b"hello")
+            for i in range(50):
+                send_frame(self.wfile, 1, b"g%d" % i)
         while True:
             op, data = read_frame(self.rfile)
             if op is None or op == 8:
@@ -118,6 +121,8 @@ class Handler(socketserver.StreamRequestHandler):
                 for i in range(n):
                     send_frame(self.wfile, 2, struct.pack("!Q", i) + b"x" * (size - 8))
                 send_frame(self.wfile, 1, b"flood done")
+                if "/bye" in path:
+                    return
             elif op in (1, 2):
                 send_frame(self.wfile, op, b"echo:" + data)
                 if "/bye" in path:
