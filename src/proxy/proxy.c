@@ -274,6 +274,10 @@ void proxy_handle(proxy_t *p, h2o_req_t *req, const gh_user_t *user)
 		h2o_set_header_by_str(&req->pool, &req->headers, H2O_STRLIT("origin"), 0,
 		                      h2o_strdup(&req->pool, origin, SIZE_MAX).base, strlen(origin), 1);
 	strip_cookie(req);
+	/* the hub's own request header is not the workspace's business (h2o's
+	 * relay and the kernel's both send what is left) */
+	for (ssize_t i; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-gpuhub-admin-access"), -1)) != -1;)
+		h2o_delete_header(&req->headers, i);
 
 	if (hs->strip_prefix) {
 		const char *full = req->path.base + (rest - path);

@@ -673,7 +673,7 @@ static void on_hs_timeout(h2o_timeout_entry_t *e)
 static char *request_text(h2o_req_t *req, int port, h2o_iovec_t upath, size_t *len)
 {
 	static const char *const skip[] = {"host", "connection", "upgrade", "keep-alive", "proxy-connection", "te",
-	                                   "transfer-encoding", "content-length", "x-gpuhub-admin-access"};
+	                                   "transfer-encoding", "content-length"};
 	size_t cap = req->method.len + upath.len + req->upgrade.len + 160, o;
 	char *s;
 

@@ -91,6 +91,8 @@ def test_http_and_websocket_through_the_proxy(daemon):
     r = requests.get(f"{base}/", headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
                                           "X-GPUHub-Admin-Access": "1"}, timeout=10)
     assert r.status_code == 200
+    # the hub's own header stops at the hub
+    assert "x-gpuhub-admin-access" not in r.json()["headers"]
 
     # the workspace port itself refuses requests without the injected token
     port = int(got["headers"]["host"].split(":")[1])
