@@ -565,8 +565,7 @@ static void on_upgraded(void *data, h2o_socket_t *csock, size_t reqsize)
 		return;
 	}
 	if (h2o_socket_export(p->up, &ue) != 0) {
-		close(ce.fd);
-		h2o_buffer_dispose(&ce.input);
+		h2o_socket_dispose_export(&ce);
 		pend_end(p);
 		return;
 	}
@@ -584,15 +583,25 @@ static void on_upgraded(void *data, h2o_socket_t *csock, size_t reqsize)
 	pend_end(p);
 }
 
-static int hop_header(const char *name, size_t len)
+/* A header no hand-over passes on, either way: hop-by-hop ones, the
+ * length, and `also` (the side's own: the request's host, the answer's
+ * date and server, which h2o writes). */
+static int in_list(const char *name, size_t len, const char *const *list)
 {
-	static const char *const hop[] = {"connection", "upgrade", "keep-alive", "transfer-encoding",
-	                                  "content-length", "date", "server", "proxy-connection", "te"};
-	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (h2o_lcstris(name, len, hop[i], strlen(hop[i])))
+	for (; *list; list++)
+		if (h2o_lcstris(name, len, *list, strlen(*list)))
 			return 1;
 	return 0;
 }
+
+static int hop_header(const char *name, size_t len, const char *const *also)
+{
+	static const char *const hop[] = {"connection", "upgrade", "keep-alive", "transfer-encoding",
+	                                  "content-length", "proxy-connection", "te", NULL};
+	return in_list(name, len, hop) || in_list(name, len, also);
+}
+
+static const char *const answer_own[] = {"date", "server", NULL};
 
 static void on_head(h2o_socket_t *sock, const char *err)
 {
@@ -628,7 +637,7 @@ static void on_head(h2o_socket_t *sock, const char *err)
 	req->res.reason = "Switching Protocols";
 	for (size_t i = 0; i < nh; i++) {
 		char *name;
-		if (!hd[i].name || hop_header(hd[i].name, hd[i].name_len))
+		if (!hd[i].name || hop_header(hd[i].name, hd[i].name_len, answer_own))
 			continue;
 		name = h2o_mem_alloc_pool(&req->pool, hd[i].name_len + 1);
 		for (size_t j = 0; j < hd[i].name_len; j++)
@@ -672,8 +681,7 @@ static void on_hs_timeout(h2o_timeout_entry_t *e)
 /* The upgrade request as the workspace gets it. */
 static char *request_text(h2o_req_t *req, int port, h2o_iovec_t upath, size_t *len)
 {
-	static const char *const skip[] = {"host", "connection", "upgrade", "keep-alive", "proxy-connection", "te",
-	                                   "transfer-encoding", "content-length"};
+	static const char *const request_own[] = {"host", NULL};
 	size_t cap = req->method.len + upath.len + req->upgrade.len + 160, o;
 	char *s;
 
@@ -685,10 +693,7 @@ static char *request_text(h2o_req_t *req, int port, h2o_iovec_t upath, size_t *l
 	                     req->method.base, (int)upath.len, upath.base, port);
 	for (size_t i = 0; i < req->headers.size; i++) {
 		const h2o_header_t *h = &req->headers.entries[i];
-		int drop = 0;
-		for (size_t j = 0; j < sizeof(skip) / sizeof(skip[0]) && !drop; j++)
-			drop = h2o_lcstris(h->name->base, h->name->len, skip[j], strlen(skip[j]));
-		if (drop)
+		if (hop_header(h->name->base, h->name->len, request_own))
 			continue;
 		memcpy(s + o, h->name->base, h->name->len);
 		o += h->name->len;

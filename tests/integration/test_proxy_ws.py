@@ -41,9 +41,10 @@ def echo_hub(request, daemon_factory, tmp_path):
     kernel = "relayed by the kernel (BPF sockmap)" in d.log()
     if request.param == "hub":
         assert "relayed by the kernel" not in d.log()
-    else:
-        # either line is fine (the kernel may refuse), and the log says which
-        assert kernel or "relayed by the hub: the kernel refused" in d.log()
+    elif not kernel:
+        # the log says why; the `hub` case covers this relay already
+        assert "relayed by the hub: the kernel refused" in d.log()
+        pytest.skip("this kernel refuses the BPF sockmap relay")
     return d, base, auth, kernel
 
 
