@@ -278,9 +278,11 @@ typedef struct place_cache place_cache_t;
 int place_cache_create(int nnodes, place_cache_t **out);
 void place_cache_destroy(place_cache_t *cache);
 /* The cache also keeps the cluster's scale (largest node's CPU and GPU
- * totals, which some policies normalise by), computed on first use for a
- * cluster. Call this when node totals (not free amounts) may have changed,
- * e.g. after reloading the cluster from a new inventory. */
+ * totals, GPUs of each model, which some policies normalise by), computed
+ * on first use for a cluster. Call this when node totals (not free
+ * amounts) may have changed, e.g. after reloading the cluster from a new
+ * inventory; if the scale then comes out different, every cached score
+ * is dropped. */
 void place_cache_totals_changed(place_cache_t *cache);
 /* place_choose() with a cache (NULL cache = place_choose()). */
 int place_choose_cached(place_policy_t policy, const place_cluster_t *c,
