@@ -373,6 +373,9 @@ double place__cost_basic(place_policy_t policy, const place_cluster_t *c, int id
 			 const place_node_t *n, const place__req_t *r, const place__norm_t *nm);
 /* How the baselines choose GPUs on the chosen node. */
 place__sel_t place__sel_basic(place_policy_t policy);
+/* Free milli-GPU of n, over the GPUs that are not disabled (bestfit's
+ * and dotprod's Fgpu, one of gpuhub's tie keys). */
+int64_t place__node_gpu_free(const place_node_t *n);
 
 /* w->sliver for a GPU with r milli free on a node with cpu_free milli-CPU
  * free (place.c); r itself when no filler fits that CPU, 0 without a table. */
