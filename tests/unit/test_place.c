@@ -168,13 +168,11 @@ static void test_model_constraints(void **state)
 	assert_int_equal(res.reject.model, 3);
 	assert_int_equal(place_fits_empty(&c, &r), 0);
 	strcpy(r.models, "V100|T4");
-	assert_int_equal(place_choose(PLACE_FIRSTFIT, &c, NULL, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
+	picks(PLACE_FIRSTFIT, &c, NULL, r, 0, -1);
 	/* GPU memory: 20 GB does not fit a 16 GB T4. */
 	r = req(1, 500, 1);
 	r.gpu_memory_mib = 20000;
-	assert_int_equal(place_choose(PLACE_FIRSTFIT, &c, NULL, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, node);
+	res = picks(PLACE_FIRSTFIT, &c, NULL, r, node, -1);
 	assert_int_equal(res.slots[0].gpu_memory_mib, 20000);
 	place_cluster_destroy(&c);
 }
@@ -306,8 +304,7 @@ static void test_firstfit_and_random(void **state)
 	(void)state;
 	mk(&c, 4, 8, 1, "T4", PLACE_SHARE_MPS);
 	c.nodes[0].disabled = 1;
-	assert_int_equal(place_choose(PLACE_FIRSTFIT, &c, NULL, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 1);
+	picks(PLACE_FIRSTFIT, &c, NULL, r, 1, -1);
 	/* random: every fitting node, never the disabled one. */
 	for (int i = 0; i < 400; i++) {
 		assert_int_equal(place_choose(PLACE_RANDOM, &c, NULL, &r, &rng, &res), 0);
@@ -383,8 +380,7 @@ static void test_fgd_example(void **state)
 	half_workload(&c, &w);
 	assert_int_equal(w.n, 2);
 	assert_true(fabs(w.cls[0].weight - 0.5) < 1e-12);
-	c.nodes[0].gpus[1].free_milli = 600;
-	c.nodes[0].gpus[1].ntasks = 1;
+	used(&c, 0, 1, 600);
 	res = put(&c, PLACE_FGD, &w, req(1, 300, 1));
 	assert_int_equal(res.slots[0].gpu, 1);
 	assert_int_equal(c.nodes[0].gpus[0].free_milli, 1000);
@@ -409,8 +405,7 @@ static void test_fgd_keeps_whole_gpus(void **state)
 	 * leaving n0's GPUs whole for whole-GPU work. */
 	mk(&c, 2, 64, 2, "T4", PLACE_SHARE_MPS);
 	half_workload(&c, &w);
-	c.nodes[1].gpus[0].free_milli = 550;
-	c.nodes[1].gpus[0].ntasks = 1;
+	used(&c, 1, 0, 550);
 	for (int p = PLACE_BESTFIT; p <= PLACE_GPUHUB; p++) {
 		place_request_t r = req(1, 500, 1);
 
@@ -422,12 +417,8 @@ static void test_fgd_keeps_whole_gpus(void **state)
 	}
 	/* A whole GPU: ΔF is 0 on both nodes (n1's sliver stays what it
 	 * was), so fgd and gpuhub take the first node. */
-	for (int p = PLACE_FGD; p <= PLACE_GPUHUB; p++) {
-		place_request_t r = req(1, 1000, 1);
-
-		assert_int_equal(place_choose((place_policy_t)p, &c, &w, &r, NULL, &res), 0);
-		assert_int_equal(res.slots[0].node, 0);
-	}
+	for (int p = PLACE_FGD; p <= PLACE_GPUHUB; p++)
+		picks((place_policy_t)p, &c, &w, req(1, 1000, 1), 0, -1);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
 }
