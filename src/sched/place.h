@@ -278,9 +278,11 @@ typedef struct place_cache place_cache_t;
 int place_cache_create(int nnodes, place_cache_t **out);
 void place_cache_destroy(place_cache_t *cache);
 /* The cache also keeps the cluster's scale (largest node's CPU and GPU
- * totals, which some policies normalise by), computed on first use for a
- * cluster. Call this when node totals (not free amounts) may have changed,
- * e.g. after reloading the cluster from a new inventory. */
+ * totals, GPUs of each model, which some policies normalise by), computed
+ * on first use for a cluster. Call this when node totals (not free
+ * amounts) may have changed, e.g. after reloading the cluster from a new
+ * inventory; if the scale then comes out different, every cached score
+ * is dropped. */
 void place_cache_totals_changed(place_cache_t *cache);
 /* place_choose() with a cache (NULL cache = place_choose()). */
 int place_choose_cached(place_policy_t policy, const place_cluster_t *c,
@@ -371,6 +373,9 @@ double place__cost_basic(place_policy_t policy, const place_cluster_t *c, int id
 			 const place_node_t *n, const place__req_t *r, const place__norm_t *nm);
 /* How the baselines choose GPUs on the chosen node. */
 place__sel_t place__sel_basic(place_policy_t policy);
+/* Free milli-GPU of n, over the GPUs that are not disabled (bestfit's
+ * and dotprod's Fgpu, one of gpuhub's tie keys). */
+int64_t place__node_gpu_free(const place_node_t *n);
 
 /* w->sliver for a GPU with r milli free on a node with cpu_free milli-CPU
  * free (place.c); r itself when no filler fits that CPU, 0 without a table. */

@@ -20,8 +20,10 @@
  * The cache (place_cache_t) remembers, per node, the node's exact state
  * and the cost of recent request shapes on it. A node whose state differs
  * from the remembered one (it took or gave back something) forgets its
- * costs. Only costs are cached; the winner's GPUs are always recomputed,
- * so a cached and an uncached choice are the same choice.
+ * costs, and every node forgets them when the cluster's totals (which
+ * some costs normalise by) come out different. Only costs are cached;
+ * the winner's GPUs are always recomputed, so a cached and an uncached
+ * choice are the same choice.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -322,6 +324,14 @@ int place_choose_cached(place_policy_t policy, const place_cluster_t *c,
 	} else {
 		norm_init(c, &nm);
 		if (cache) {
+			/* Costs depend on these figures too (bestfit's and
+			 * dotprod's scale, gpuhub's model pressure): costs
+			 * cached against other totals are stale even on a node
+			 * whose own state did not change. norm_init clears the
+			 * padding, so memcmp compares the figures alone. */
+			if (memcmp(&cache->norm, &nm, sizeof(nm)) != 0)
+				for (int i = 0; i < cache->nnodes; i++)
+					cache->nodes[i].known = 0;
 			cache->norm = nm;
 			cache->norm_c = c;
 			cache->norm_n = c->nnodes;

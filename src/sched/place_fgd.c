@@ -379,17 +379,6 @@ static double later_keys(const place_node_t *n, const place_workload_t *w,
 	return (q + tie_key(key)) / (GPUHUB_PRESSURE_MAX + 1);
 }
 
-/* Free GPU milli of n, less what r takes from it (one share per GPU). */
-static double node_gpu_left(const place_node_t *n, const place__req_t *r)
-{
-	double f = 0;
-
-	for (int j = 0; j < n->ngpus; j++)
-		if (!n->gpus[j].disabled)
-			f += n->gpus[j].free_milli;
-	return f - (double)r->ngpu * r->milli;
-}
-
 /* ΔV of taking t (and r's CPU) from GPU g of node n: how much more the
  * GPU is bound to end with unused (w->sliver). 0 for other sharing
  * modes, where the rest of the GPU is not for other fractions. */
@@ -435,7 +424,9 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 			return 0;
 		if (pick)
 			*pick = p;
-		return best + later_keys(n, w, nm, r, node_gpu_left(n, r));
+		/* The key: free GPU milli left after r (one share per GPU). */
+		return best + later_keys(n, w, nm, r,
+					 place__node_gpu_free(n) - (double)r->ngpu * r->milli);
 	}
 	if (place__pick(c, n, r, PLACE__SEL_BEST, NULL, &p) != 0)
 		return 0;
@@ -443,7 +434,8 @@ static double gpuhub_cost(const place_cluster_t *c, const place_node_t *n,
 		*pick = p;
 	return floor(frag_delta(c, n, w, r, &p, f0) / GPUHUB_BUCKET) +
 	       later_keys(n, w, nm, r,
-			  r->ngpu == 0 ? node_gpu_left(n, r) : (double)(n->cpu_free_milli - r->cpu));
+			  r->ngpu == 0 ? (double)place__node_gpu_free(n)
+				       : (double)(n->cpu_free_milli - r->cpu));
 }
 
 double place__cost_frag(place_policy_t policy, const place_cluster_t *c, const place_node_t *n,

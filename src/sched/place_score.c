@@ -35,7 +35,7 @@
 #include "common/err.h"
 #include "sched/place.h"
 
-static int64_t node_gpu_free(const place_node_t *n)
+int64_t place__node_gpu_free(const place_node_t *n)
 {
 	int64_t f = 0;
 
@@ -53,7 +53,8 @@ static double bestfit_score(const place_node_t *n, const place__req_t *r, const 
 	if (nm->max_cpu > 0)
 		rest += 0.5 * (double)(n->cpu_free_milli - r->cpu) / nm->max_cpu;
 	if (nm->max_gpu > 0)
-		rest += 0.5 * (double)(node_gpu_free(n) - (int64_t)r->ngpu * r->milli) / nm->max_gpu;
+		rest += 0.5 * (double)(place__node_gpu_free(n) - (int64_t)r->ngpu * r->milli) /
+			nm->max_gpu;
 	return floor((1.0 - rest) * 100.0);
 }
 
@@ -64,7 +65,7 @@ static double dotprod_score(const place_node_t *n, const place__req_t *r, const 
 	if (nm->max_cpu > 0)
 		dot += (double)n->cpu_free_milli / nm->max_cpu * (double)r->cpu / nm->max_cpu;
 	if (nm->max_gpu > 0)
-		dot += (double)node_gpu_free(n) / nm->max_gpu *
+		dot += (double)place__node_gpu_free(n) / nm->max_gpu *
 		       (double)((int64_t)r->ngpu * r->milli) / nm->max_gpu;
 	return floor((1.0 - dot / 2) * 100.0);
 }

@@ -38,8 +38,8 @@ static double published(place_policy_t p)
 typedef struct {
 	const place_cluster_t *c;
 	const sim_trace_t *t;
-	const place_workload_t *w;
-	const place_workload_t *wg;      /* with host memory, for place_policy_workload_memory() ones */
+	const place_workload_t *w;       /* GPU and CPU only (built only if a run uses it) */
+	const place_workload_t *wg;      /* with host memory (likewise): see uses_memory() */
 	const sim_fgd_opts_t *o;
 	const place_policy_t *pol;
 	const int *seeds;
@@ -48,6 +48,13 @@ typedef struct {
 	int next, err;
 	pthread_mutex_t mu;
 } jobs_t;
+
+/* Does policy p measure fragmentation against the shapes with host
+ * memory? Its own choice, or every policy's with --workload-memory. */
+static int uses_memory(const sim_fgd_opts_t *o, place_policy_t p)
+{
+	return o->workload_memory || place_policy_workload_memory(p);
+}
 
 static void *worker(void *arg)
 {
@@ -61,7 +68,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&j->mu);
 		if (k < 0 || k >= j->npol * j->nseeds)
 			return NULL;
-		rc = sim_fgd_run(j->c, j->t, place_policy_workload_memory(j->pol[k / j->nseeds]) ? j->wg : j->w,
+		rc = sim_fgd_run(j->c, j->t, uses_memory(j->o, j->pol[k / j->nseeds]) ? j->wg : j->w,
 				 j->o, j->pol[k / j->nseeds], j->seeds[k % j->nseeds], &j->runs[k]);
 		if (rc) {
 			pthread_mutex_lock(&j->mu);
@@ -282,6 +289,7 @@ int sim_fgd_main(int argc, char **argv)
 					    PLACE_BESTFIT, PLACE_FGD, PLACE_GPUHUB};
 	sim_fgd_opts_t o = {.ratio = 1.3, .keep = 0.95, .workload_memory = 0}, om;
 	int npol = 6, nseeds, step = 5, nthreads = (int)sysconf(_SC_NPROCESSORS_ONLN), ch, rc;
+	int need_w = 0, need_wg = 0;
 	place_cluster_t c;
 	sim_trace_t t;
 	place_workload_t w, wg;
@@ -344,17 +352,23 @@ int sim_fgd_main(int argc, char **argv)
 		place_cluster_destroy(&c);
 		return 1;
 	}
-	rc = sim_fgd_workload(&c, &t, &o, &w);
-	if (rc) {
-		fprintf(stderr, "gpuhub sim fgd: target workload: %s\n", gh_strerror(rc));
-		goto out_trace;
-	}
 	/* gpuhub measures fragmentation against shapes with host memory: a
-	 * node with free GPUs but too little memory left strands them. */
+	 * node with free GPUs but too little memory left strands them. Each
+	 * target workload takes a pass over the whole trace, so only the ones
+	 * some policy of this command uses are built. Both start empty, so
+	 * either can be destroyed whatever happened. */
+	place_workload_init(&w);
+	place_workload_init(&wg);
+	for (int i = 0; i < npol; i++) {
+		if (uses_memory(&o, pol[i]))
+			need_wg = 1;
+		else
+			need_w = 1;
+	}
 	om = o;
 	om.workload_memory = 1;
-	place_workload_init(&wg);
-	if (!o.workload_memory && (rc = sim_fgd_workload(&c, &t, &om, &wg)) != 0) {
+	if ((need_w && (rc = sim_fgd_workload(&c, &t, &o, &w)) != 0) ||
+	    (need_wg && (rc = sim_fgd_workload(&c, &t, &om, &wg)) != 0)) {
 		fprintf(stderr, "gpuhub sim fgd: target workload: %s\n", gh_strerror(rc));
 		goto out_w;
 	}
@@ -362,7 +376,7 @@ int sim_fgd_main(int argc, char **argv)
 	j.c = &c;
 	j.t = &t;
 	j.w = &w;
-	j.wg = o.workload_memory ? &w : &wg;
+	j.wg = &wg;
 	j.o = &o;
 	j.pol = pol;
 	j.seeds = seeds;
@@ -395,7 +409,6 @@ out_runs:
 out_w:
 	place_workload_destroy(&wg);
 	place_workload_destroy(&w);
-out_trace:
 	sim_trace_free(&t);
 	place_cluster_destroy(&c);
 	return rc ? 1 : 0;

@@ -168,13 +168,11 @@ static void test_model_constraints(void **state)
 	assert_int_equal(res.reject.model, 3);
 	assert_int_equal(place_fits_empty(&c, &r), 0);
 	strcpy(r.models, "V100|T4");
-	assert_int_equal(place_choose(PLACE_FIRSTFIT, &c, NULL, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
+	picks(PLACE_FIRSTFIT, &c, NULL, r, 0, -1);
 	/* GPU memory: 20 GB does not fit a 16 GB T4. */
 	r = req(1, 500, 1);
 	r.gpu_memory_mib = 20000;
-	assert_int_equal(place_choose(PLACE_FIRSTFIT, &c, NULL, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, node);
+	res = picks(PLACE_FIRSTFIT, &c, NULL, r, node, -1);
 	assert_int_equal(res.slots[0].gpu_memory_mib, 20000);
 	place_cluster_destroy(&c);
 }
@@ -306,8 +304,7 @@ static void test_firstfit_and_random(void **state)
 	(void)state;
 	mk(&c, 4, 8, 1, "T4", PLACE_SHARE_MPS);
 	c.nodes[0].disabled = 1;
-	assert_int_equal(place_choose(PLACE_FIRSTFIT, &c, NULL, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 1);
+	picks(PLACE_FIRSTFIT, &c, NULL, r, 1, -1);
 	/* random: every fitting node, never the disabled one. */
 	for (int i = 0; i < 400; i++) {
 		assert_int_equal(place_choose(PLACE_RANDOM, &c, NULL, &r, &rng, &res), 0);
@@ -383,8 +380,7 @@ static void test_fgd_example(void **state)
 	half_workload(&c, &w);
 	assert_int_equal(w.n, 2);
 	assert_true(fabs(w.cls[0].weight - 0.5) < 1e-12);
-	c.nodes[0].gpus[1].free_milli = 600;
-	c.nodes[0].gpus[1].ntasks = 1;
+	used(&c, 0, 1, 600);
 	res = put(&c, PLACE_FGD, &w, req(1, 300, 1));
 	assert_int_equal(res.slots[0].gpu, 1);
 	assert_int_equal(c.nodes[0].gpus[0].free_milli, 1000);
@@ -409,8 +405,7 @@ static void test_fgd_keeps_whole_gpus(void **state)
 	 * leaving n0's GPUs whole for whole-GPU work. */
 	mk(&c, 2, 64, 2, "T4", PLACE_SHARE_MPS);
 	half_workload(&c, &w);
-	c.nodes[1].gpus[0].free_milli = 550;
-	c.nodes[1].gpus[0].ntasks = 1;
+	used(&c, 1, 0, 550);
 	for (int p = PLACE_BESTFIT; p <= PLACE_GPUHUB; p++) {
 		place_request_t r = req(1, 500, 1);
 
@@ -422,12 +417,78 @@ static void test_fgd_keeps_whole_gpus(void **state)
 	}
 	/* A whole GPU: ΔF is 0 on both nodes (n1's sliver stays what it
 	 * was), so fgd and gpuhub take the first node. */
-	for (int p = PLACE_FGD; p <= PLACE_GPUHUB; p++) {
-		place_request_t r = req(1, 1000, 1);
+	for (int p = PLACE_FGD; p <= PLACE_GPUHUB; p++)
+		picks((place_policy_t)p, &c, &w, req(1, 1000, 1), 0, -1);
+	place_workload_destroy(&w);
+	place_cluster_destroy(&c);
+}
 
-		assert_int_equal(place_choose((place_policy_t)p, &c, &w, &r, NULL, &res), 0);
-		assert_int_equal(res.slots[0].node, 0);
-	}
+/* ---- the cache ---- */
+
+/* A cached choice is the uncached one; returns it. */
+static place_result_t same_cached(place_policy_t p, const place_cluster_t *c,
+				  const place_workload_t *w, place_request_t r, place_cache_t *cache)
+{
+	place_result_t a, b;
+
+	assert_int_equal(place_choose(p, c, w, &r, NULL, &a), 0);
+	assert_int_equal(place_choose_cached(p, c, w, &r, NULL, cache, &b), 0);
+	assert_memory_equal(&a, &b, sizeof(a));
+	return b;
+}
+
+static void test_cache_new_totals(void **state)
+{
+	place_cluster_t c;
+	place_workload_t w;
+	place_cache_t *cache;
+	place_result_t res;
+	place_request_t any = req(1, 1000, 0), a100 = req(2, 1000, 0), r = req(1, 1000, 4);
+	int node;
+
+	(void)state;
+	/* bestfit scales by the largest node's CPU: n0 and n1 (32 cores, 2
+	 * GPUs each) score ⌊100·(1 − ½·28/32 − ½·1000/2000)⌋ = 31 alone, and
+	 * ⌊100·(1 − ½·28/128 − ¼)⌋ = 64 once a 128-core node joins, though
+	 * neither node changed. */
+	mk(&c, 2, 32, 2, "T4", PLACE_SHARE_MPS);
+	assert_int_equal(place_cache_create(3, &cache), 0);
+	res = same_cached(PLACE_BESTFIT, &c, NULL, r, cache);
+	assert_true(res.score == -31);
+	assert_int_equal(place_cluster_add_node(&c, "big", 128000, 256 * 1024, &node), 0);
+	place_cache_totals_changed(cache);
+	res = same_cached(PLACE_BESTFIT, &c, NULL, r, cache);
+	assert_int_equal(res.slots[0].node, 0);
+	assert_true(res.score == -64);
+	place_cache_destroy(cache);
+	place_cluster_destroy(&c);
+
+	/* gpuhub's model pressure counts the cluster's GPUs: n0's one A100
+	 * is all the 2-A100 shape could use, pressure 2 · 0.2 · 2 / 1 = 0.8.
+	 * A second A100 node (n2, the same as n0) lowers it to 3 · 0.4 / 2
+	 * = 0.6 on both; n0 and n2 then tie and n0, the first, wins. A cost
+	 * of n0 kept from before would lose to n2. */
+	assert_int_equal(place_cluster_init(&c), 0);
+	assert_int_equal(place_cluster_add_node(&c, "n0", 8000, 256 * 1024, &node), 0);
+	assert_int_equal(place_node_add_gpu(&c, node, "A100", 16384, PLACE_SHARE_MPS, -1), 0);
+	assert_int_equal(place_cluster_add_node(&c, "n1", 32000, 256 * 1024, &node), 0);
+	assert_int_equal(place_node_add_gpu(&c, node, "T4", 16384, PLACE_SHARE_MPS, -1), 0);
+	any.memory_mib = a100.memory_mib = 0;
+	snprintf(a100.models, sizeof(a100.models), "A100");
+	place_workload_init(&w);
+	assert_int_equal(place_workload_add(&w, &c, &any, 0.8), 0);
+	assert_int_equal(place_workload_add(&w, &c, &a100, 0.2), 0);
+	assert_int_equal(place_workload_finish(&w, 1.0), 0);
+	assert_int_equal(place_cache_create(3, &cache), 0);
+	snprintf(r.models, sizeof(r.models), "A100");
+	res = same_cached(PLACE_GPUHUB, &c, &w, r, cache);
+	assert_int_equal(res.slots[0].node, 0);
+	assert_int_equal(place_cluster_add_node(&c, "n2", 8000, 256 * 1024, &node), 0);
+	assert_int_equal(place_node_add_gpu(&c, node, "A100", 16384, PLACE_SHARE_MPS, -1), 0);
+	place_cache_totals_changed(cache);
+	res = same_cached(PLACE_GPUHUB, &c, &w, r, cache);
+	assert_int_equal(res.slots[0].node, 0);
+	place_cache_destroy(cache);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
 }
@@ -732,6 +793,7 @@ int main(void)
 		cmocka_unit_test(test_packing_and_dotprod),
 		cmocka_unit_test(test_fgd_example),
 		cmocka_unit_test(test_fgd_keeps_whole_gpus),
+		cmocka_unit_test(test_cache_new_totals),
 		cmocka_unit_test(test_workload),
 		cmocka_unit_test(test_apply_release_invariants),
 		cmocka_unit_test(test_property_random),

@@ -1,6 +1,7 @@
 /*
  * test_place_fx.h — what the placement tests (test_place.c,
- * test_place_gpuhub.c) build their hand-made clusters and requests with.
+ * test_place_gpuhub.c) build their hand-made clusters and requests with,
+ * and check a choice with.
  * Include after cmocka.h.
  */
 #ifndef GH_TEST_PLACE_FX_H
@@ -39,6 +40,28 @@ static place_request_t req(int ngpu, int milli, int cores)
 	r.memory_mib = 1024;
 	r.gang = 1;
 	return r;
+}
+
+/* GPU `gpu` of node `node` in use by one task, free_milli left free. */
+static void used(place_cluster_t *c, int node, int gpu, int free_milli)
+{
+	c->nodes[node].gpus[gpu].free_milli = free_milli;
+	c->nodes[node].gpus[gpu].ntasks = 1;
+}
+
+/* place_choose(p) (no random state) succeeds and puts r's first slot on
+ * node, and on GPU gpu unless gpu is -1; returns the result (for the
+ * score and other slots). */
+static place_result_t picks(place_policy_t p, const place_cluster_t *c, const place_workload_t *w,
+			    place_request_t r, int node, int gpu)
+{
+	place_result_t res;
+
+	assert_int_equal(place_choose(p, c, w, &r, NULL, &res), 0);
+	assert_int_equal(res.slots[0].node, node);
+	if (gpu != -1)
+		assert_int_equal(res.slots[0].gpu, gpu);
+	return res;
 }
 
 /* Workload {1 GPU: ½, 0.5 GPU: ½}, no CPU or memory (place_fgd.c's worked

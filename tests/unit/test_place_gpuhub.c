@@ -62,21 +62,16 @@ static void test_gpuhub_sliver(void **state)
 	 * −108 against +16); gpuhub takes the 680 (ΔV +10 against +150,
 	 * and ΔV comes first), so
 	 * the next 0.47 finds its 530. */
-	c.nodes[0].gpus[0].free_milli = 530;
-	c.nodes[0].gpus[0].ntasks = 1;
-	c.nodes[0].gpus[1].free_milli = 680;
-	c.nodes[0].gpus[1].ntasks = 1;
-	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].gpu, 0);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].gpu, 1);
+	used(&c, 0, 0, 530);
+	used(&c, 0, 1, 680);
+	picks(PLACE_FGD, &c, &w, r, 0, 0);
+	res = picks(PLACE_GPUHUB, &c, &w, r, 0, 1);
 	/* ΔV first: 10 · S (S = 2 · 16 · 1000 + 1) + ⌊ΔF⌋ of +16 (± rounding),
 	 * plus the later keys (< 1) */
 	assert_true(res.score >= 10 * 32001.0 + 15 && res.score < 10 * 32001.0 + 17);
 	/* Without the table (an unfinished workload) gpuhub follows ΔF. */
 	w.nsliver = 0;
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].gpu, 0);
+	res = picks(PLACE_GPUHUB, &c, &w, r, 0, 0);
 	assert_true(res.score >= -109 && res.score < -107);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
@@ -115,13 +110,10 @@ static void test_gpuhub_sliver_cpu(void **state)
 	 * n1: GPU at 680 free, 12 cores: ΔV = V(360) at 8 cores (40) - V(680)
 	 * at 12 cores (30) = +10, ΔF = +16. gpuhub takes n0 at cost -214
 	 * (without CPU levels ΔV there would be 210 - 60 = +150). */
-	c.nodes[0].gpus[0].free_milli = 530;
-	c.nodes[0].gpus[0].ntasks = 1;
+	used(&c, 0, 0, 530);
 	c.nodes[0].cpu_free_milli = 6000;
-	c.nodes[1].gpus[0].free_milli = 680;
-	c.nodes[1].gpus[0].ntasks = 1;
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
+	used(&c, 1, 0, 680);
+	res = picks(PLACE_GPUHUB, &c, &w, r, 0, -1);
 	assert_true(res.score >= -215 && res.score < -213);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
@@ -132,7 +124,6 @@ static void test_gpuhub_tie_gpu_task(void **state)
 {
 	place_cluster_t c;
 	place_workload_t w;
-	place_result_t res;
 	place_request_t r = req(1, 1000, 4);
 
 	(void)state;
@@ -143,23 +134,17 @@ static void test_gpuhub_tie_gpu_task(void **state)
 	mk(&c, 2, 32, 2, "T4", PLACE_SHARE_MPS);
 	half_workload(&c, &w);
 	c.nodes[1].cpu_free_milli = 16000;
-	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 1);
+	picks(PLACE_FGD, &c, &w, r, 0, -1);
+	picks(PLACE_GPUHUB, &c, &w, r, 1, -1);
 	/* With n1's second GPU half used (500 free), a whole GPU on n1
 	 * still changes nothing: F = ½·500 before and after (the 500 cannot
 	 * host a whole GPU either way), ΔF 0 on both nodes, n1 wins on CPU
 	 * and gets its idle GPU. */
-	c.nodes[1].gpus[1].free_milli = 500;
-	c.nodes[1].gpus[1].ntasks = 1;
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 1);
-	assert_int_equal(res.slots[0].gpu, 0);
+	used(&c, 1, 1, 500);
+	picks(PLACE_GPUHUB, &c, &w, r, 1, 0);
 	/* Two GPUs at once: only n0 has two whole GPUs left. */
 	r = req(2, 1000, 4);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
+	picks(PLACE_GPUHUB, &c, &w, r, 0, -1);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
 }
@@ -178,14 +163,10 @@ static void test_gpuhub_tie_cpu_only(void **state)
 	 * left for those cores to serve. */
 	mk(&c, 2, 32, 2, "T4", PLACE_SHARE_MPS);
 	half_workload(&c, &w);
-	for (int j = 0; j < 2; j++) {
-		c.nodes[1].gpus[j].free_milli = 0;
-		c.nodes[1].gpus[j].ntasks = 1;
-	}
-	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 1);
+	for (int j = 0; j < 2; j++)
+		used(&c, 1, j, 0);
+	picks(PLACE_FGD, &c, &w, r, 0, -1);
+	res = picks(PLACE_GPUHUB, &c, &w, r, 1, -1);
 	assert_int_equal(res.slots[0].gpu, -1);
 	assert_true(res.score >= 0 && res.score < 1e-9); /* ΔF 0, key 0 */
 	place_workload_destroy(&w);
@@ -207,21 +188,14 @@ static void test_gpuhub_tie_fraction(void **state)
 	 * n0 keeps two whole GPUs for a 2-GPU task. */
 	mk(&c, 2, 32, 2, "T4", PLACE_SHARE_MPS);
 	half_workload(&c, &w);
-	c.nodes[1].gpus[0].free_milli = 0;
-	c.nodes[1].gpus[0].ntasks = 1;
-	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 1);
-	assert_int_equal(res.slots[0].gpu, 1);
+	used(&c, 1, 0, 0);
+	picks(PLACE_FGD, &c, &w, r, 0, -1);
+	res = picks(PLACE_GPUHUB, &c, &w, r, 1, 1);
 	assert_true(res.score >= 250 && res.score < 251);
 	/* A better first cost still wins over the key: with n0's GPU 0 at
 	 * 500 free, a 0.5 there completes it (ΔF −250) and n0 wins. */
-	c.nodes[0].gpus[0].free_milli = 500;
-	c.nodes[0].gpus[0].ntasks = 1;
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, 0);
-	assert_int_equal(res.slots[0].gpu, 0);
+	used(&c, 0, 0, 500);
+	picks(PLACE_GPUHUB, &c, &w, r, 0, 0);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
 }
@@ -252,18 +226,15 @@ static void test_gpuhub_model_pressure(void **state)
 	assert_int_equal(place_workload_add(&w, &c, &any, 0.8), 0);
 	assert_int_equal(place_workload_add(&w, &c, &a100, 0.2), 0);
 	assert_int_equal(place_workload_finish(&w, 1.0), 0);
-	assert_int_equal(place_choose(PLACE_FGD, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, n0);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, n1);
+	picks(PLACE_FGD, &c, &w, r, n0, -1);
+	res = picks(PLACE_GPUHUB, &c, &w, r, n1, -1);
 	assert_true(res.score >= -1 && res.score < -0.99); /* ⌊−200/250⌋, pressure 0 */
 	/* Without the constrained shape, CPU decides: n0. */
 	place_workload_destroy(&w);
 	place_workload_init(&w);
 	assert_int_equal(place_workload_add(&w, &c, &any, 1), 0);
 	assert_int_equal(place_workload_finish(&w, 1.0), 0);
-	assert_int_equal(place_choose(PLACE_GPUHUB, &c, &w, &r, NULL, &res), 0);
-	assert_int_equal(res.slots[0].node, n0);
+	picks(PLACE_GPUHUB, &c, &w, r, n0, -1);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
 }
