@@ -50,8 +50,16 @@ static struct {
 	pthread_mutex_t lock;
 	proc_t *v;
 	int n, cap;
-	int64_t at;                      /* ms of the pass, 0 = none */
+	int64_t at;                      /* monotonic ms of the pass, 0 = none */
 } snap = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
+
+/* The age of a pass is measured on the monotonic clock: a wall clock set
+ * back would keep an old pass young. Never 0 (that is "no pass"). */
+static int64_t mono_ms(void)
+{
+	int64_t ms = gh_mono_ns() / 1000000;
+	return ms > 0 ? ms : 1;
+}
 
 /* Reads ppid, starttime and CPU ticks of pid. 0 or -1. */
 static int read_stat(int pid, int *ppid, unsigned long long *start, int64_t *ticks, char *state)
@@ -121,22 +129,16 @@ static int snap_take(void)
 		pid = atoi(de->d_name);
 		if (read_stat(pid, &pp, &start, &t, &st) != 0 || st == 'Z' || st == 'X')
 			continue; /* gone, or a zombie waiting for its parent */
-		if (snap.n == snap.cap) {
-			int cap = snap.cap ? snap.cap * 2 : 512;
-			proc_t *nv = realloc(snap.v, (size_t)cap * sizeof(*nv));
-			if (!nv) {
-				closedir(d);
-				snap.at = 0;
-				return GH_ENOMEM;
-			}
-			snap.v = nv;
-			snap.cap = cap;
+		if (gh_grow((void **)&snap.v, &snap.cap, snap.n + 1, sizeof(*snap.v))) {
+			closedir(d);
+			snap.at = 0;
+			return GH_ENOMEM;
 		}
 		snap.v[snap.n++] = (proc_t){.pid = pid, .ppid = pp, .start = start, .ticks = t};
 	}
 	closedir(d);
 	qsort(snap.v, (size_t)snap.n, sizeof(*snap.v), by_pid);
-	snap.at = gh_now_ms();
+	snap.at = mono_ms();
 	return 0;
 }
 
@@ -144,7 +146,7 @@ int rt_local_usage(gh_rt_t *rt, const char *ref, int max_age_ms, rt_usage_t *out
 {
 	int leader, i, k, fresh = 0, rc;
 	unsigned long long want;
-	int64_t ticks = 0, hz = sysconf(_SC_CLK_TCK), now = gh_now_ms();
+	int64_t ticks = 0, hz = sysconf(_SC_CLK_TCK), now = mono_ms();
 	const proc_t *v;
 	char *end;
 	(void)rt;
@@ -156,7 +158,7 @@ int rt_local_usage(gh_rt_t *rt, const char *ref, int max_age_ms, rt_usage_t *out
 		return GH_EINVAL;
 	want = strtoull(end + 1, NULL, 10);
 	pthread_mutex_lock(&snap.lock);
-	if (max_age_ms <= 0 || !snap.at || now - snap.at >= max_age_ms || now < snap.at) {
+	if (max_age_ms <= 0 || !snap.at || now - snap.at >= max_age_ms) {
 		if ((rc = snap_take())) {
 			pthread_mutex_unlock(&snap.lock);
 			return rc;
