@@ -700,7 +700,19 @@ static void test_rejoin(void **state)
 		_exit(127);
 	}
 	assert_true(leader > 0);
-	sleep_ms(100); /* its two children are there */
+	{
+		/* its two children are there (sh forks them when it runs) */
+		rt_usage_t u;
+		char lref[64];
+		proc_ref(leader, lref, sizeof(lref));
+		for (i = 0; i < 250; i++) {
+			assert_int_equal(rt_usage(rt, lref, 0, &u), 0);
+			if (u.npids >= 3)
+				break;
+			sleep_ms(20);
+		}
+		assert_true(u.npids >= 3);
+	}
 	assert_int_equal(rt_rejoin(rt, &spec, leader, ref, sizeof(ref)), 0);
 	assert_int_equal(atoi(ref), leader);
 	if (!strchr(strchr(ref, ':') + 1, ':')) {
