@@ -116,7 +116,7 @@ static void poll_run(void *vjob)
 	json_t *a, *v;
 	size_t i;
 
-	job->usage_ok = rt_usage(job->rt, job->ref, &job->usage) == 0;
+	job->usage_ok = rt_usage(job->rt, job->ref, RT_USAGE_SHARE_MS, &job->usage) == 0;
 	if (job->jupyter) {
 		snprintf(url, sizeof(url), "%sapi/kernels?no_track_activity=1", job->base);
 		if ((a = get_json(url, job->auth))) {

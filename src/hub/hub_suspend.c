@@ -142,7 +142,7 @@ static void save_checkpoint(save_job_t *job)
 	char *text;
 
 	/* the session's own processes among those on its GPUs */
-	if (u && rt_usage(job->rt, job->ref, u) == 0)
+	if (u && rt_usage(job->rt, job->ref, 0, u) == 0)
 		for (int i = 0; i < job->n_cand; i++)
 			for (int j = 0; j < u->npids && job->n_gpu_pids < HUB_CKPT_GPUS; j++)
 				if (u->pids[j] == job->gpu_cand[i]) {

@@ -38,11 +38,11 @@ int rt_start(gh_rt_t *rt, const rt_spec_t *spec, char *ref, size_t reflen, char 
 
 rt_status_t rt_probe(gh_rt_t *rt, const char *ref) { return rt->ops->probe(rt, ref); }
 
-int rt_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
+int rt_usage(gh_rt_t *rt, const char *ref, int max_age_ms, rt_usage_t *out)
 {
 	out->npids = 0;
 	out->cpu_usec = 0;
-	return rt->ops->usage ? rt->ops->usage(rt, ref, out) : GH_EUNSUPPORTED;
+	return rt->ops->usage ? rt->ops->usage(rt, ref, max_age_ms, out) : GH_EUNSUPPORTED;
 }
 
 int rt_signal_stop(gh_rt_t *rt, const char *ref, int hard) { return rt->ops->signal_stop(rt, ref, hard); }

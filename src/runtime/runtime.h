@@ -60,6 +60,10 @@ typedef struct {
 	                                    children they waited for), microseconds */
 } rt_usage_t;
 
+/* The max_age_ms of usage for polls of every workspace in one go (the
+ * idle monitor's tick): one look at the processes serves them all. */
+#define RT_USAGE_SHARE_MS 100
+
 typedef struct rt_ops {
 	const char *name;
 	int (*open)(gh_rt_t **out, const char *state_dir, char *errmsg, size_t errlen);
@@ -89,9 +93,13 @@ typedef struct rt_ops {
 	 */
 	int (*exec)(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg,
 	            size_t errlen);
-	/* Fills out for a live workspace (GH_ENOTFOUND when gone). Safe to
+	/* Fills out for a live workspace (GH_ENOTFOUND when gone). The
+	 * engine may answer from a look at the processes it took for another
+	 * call at most max_age_ms ago (RT_USAGE_SHARE_MS for periodic
+	 * polls); 0 = a look taken now, for a caller that acts on the pids
+	 * (a process forked since an older look is not among them). Safe to
 	 * call from a worker thread. */
-	int (*usage)(gh_rt_t *rt, const char *ref, rt_usage_t *out);
+	int (*usage)(gh_rt_t *rt, const char *ref, int max_age_ms, rt_usage_t *out);
 	/* Takes in the process tree rooted at pid, which came back by other
 	 * means (a process checkpoint restored), under the limits a start with
 	 * spec would give it (its cgroup; spec's session_id, sandbox and
@@ -115,7 +123,7 @@ void rt_reap(gh_rt_t *rt);
 int rt_owns_pid(gh_rt_t *rt, const char *ref, int pid);
 int rt_exec(gh_rt_t *rt, const rt_spec_t *spec, const char *ref, int *fd, int *pid, char *errmsg, size_t errlen);
 /* GH_EUNSUPPORTED for an engine that cannot tell. */
-int rt_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out);
+int rt_usage(gh_rt_t *rt, const char *ref, int max_age_ms, rt_usage_t *out);
 /* GH_EUNSUPPORTED for an engine without the op. */
 int rt_rejoin(gh_rt_t *rt, const rt_spec_t *spec, int pid, char *ref, size_t reflen);
 

@@ -98,6 +98,21 @@ static int count_uid(uid_t uid)
 	return n;
 }
 
+/* The handle of a process the runtime did not start ("pid:starttime"),
+ * from field 22 of /proc/<pid>/stat. */
+static void proc_ref(pid_t pid, char *ref, size_t len)
+{
+	char p[64], buf[1024], *s;
+	unsigned long long start;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	assert_int_equal(read_text(p, buf, sizeof(buf)), 0);
+	assert_non_null(s = strrchr(buf, ')'));
+	assert_int_equal(sscanf(s + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+	                        &start), 1);
+	snprintf(ref, len, "%d:%llu", (int)pid, start);
+}
+
 static rt_status_t wait_gone(gh_rt_t *rt, const char *ref, int ms)
 {
 	rt_status_t s = rt_probe(rt, ref);
@@ -359,7 +374,7 @@ static void test_usage(void **state)
 	spec.env[0] = "GPUHUB_PORT=1";
 	assert_int_equal(rt_start(rt, &spec, ref, sizeof(ref), err, sizeof(err)), 0);
 	for (tries = 0; tries < 50; tries++) {
-		assert_int_equal(rt_usage(rt, ref, &u1), 0);
+		assert_int_equal(rt_usage(rt, ref, 0, &u1), 0);
 		if (u1.npids >= 3)
 			break;
 		sleep_ms(20);
@@ -367,12 +382,62 @@ static void test_usage(void **state)
 	assert_true(u1.npids >= 3); /* sh, the spinner, sleep */
 	assert_int_equal(u1.pids[0] > 1, 1);
 	sleep_ms(400);
-	assert_int_equal(rt_usage(rt, ref, &u2), 0);
+	assert_int_equal(rt_usage(rt, ref, 0, &u2), 0);
 	assert_true(u2.cpu_usec > u1.cpu_usec);
 	assert_int_equal(rt_signal_stop(rt, ref, 1), 0);
 	assert_int_equal(wait_gone(rt, ref, 3000), RT_GONE);
-	assert_int_equal(rt_usage(rt, ref, &u1), GH_ENOTFOUND);
+	assert_int_equal(rt_usage(rt, ref, 0, &u1), GH_ENOTFOUND);
 	assert_int_equal(u1.npids, 0);
+}
+
+/* A look at the processes may serve the calls that accept its age, but
+ * a call that asks for a fresh one sees a process forked a moment ago. */
+static void test_usage_fresh(void **state)
+{
+	gh_rt_t *rt = *state;
+	rt_usage_t u;
+	char ref[64], c;
+	int go[2], done[2], st, found = 0;
+	pid_t leader;
+
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	leader = fork();
+	if (leader == 0) {
+		/* forks a child when told to, then says so */
+		setpgid(0, 0);
+		close(go[1]);
+		close(done[0]);
+		if (read(go[0], &c, 1) == 1 && fork() == 0) {
+			pause();
+			_exit(0);
+		}
+		if (write(done[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_true(leader > 0);
+	close(go[0]);
+	close(done[1]);
+	proc_ref(leader, ref, sizeof(ref));
+	assert_int_equal(rt_usage(rt, ref, 0, &u), 0);
+	assert_int_equal(u.npids, 1);
+	assert_int_equal(u.pids[0], leader);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(read(done[0], &c, 1), 1); /* the child is there */
+	/* the look above is young enough, and the leader is still there */
+	assert_int_equal(rt_usage(rt, ref, 60000, &u), 0);
+	assert_int_equal(u.npids, 1);
+	assert_int_equal(rt_usage(rt, ref, 0, &u), 0);
+	assert_int_equal(u.npids, 2);
+	for (int i = 0; i < u.npids; i++)
+		found += u.pids[i] != leader && u.pids[i] > 1;
+	assert_int_equal(found, 1);
+	kill(-leader, SIGKILL);
+	waitpid(leader, &st, 0);
+	close(go[1]);
+	close(done[0]);
 }
 
 static const char inside[] =
@@ -635,7 +700,19 @@ static void test_rejoin(void **state)
 		_exit(127);
 	}
 	assert_true(leader > 0);
-	sleep_ms(100); /* its two children are there */
+	{
+		/* its two children are there (sh forks them when it runs) */
+		rt_usage_t u;
+		char lref[64];
+		proc_ref(leader, lref, sizeof(lref));
+		for (i = 0; i < 250; i++) {
+			assert_int_equal(rt_usage(rt, lref, 0, &u), 0);
+			if (u.npids >= 3)
+				break;
+			sleep_ms(20);
+		}
+		assert_true(u.npids >= 3);
+	}
 	assert_int_equal(rt_rejoin(rt, &spec, leader, ref, sizeof(ref)), 0);
 	assert_int_equal(atoi(ref), leader);
 	if (!strchr(strchr(ref, ':') + 1, ':')) {
@@ -652,7 +729,7 @@ static void test_rejoin(void **state)
 	{
 		rt_usage_t u;
 		int in = 0;
-		assert_int_equal(rt_usage(rt, ref, &u), 0);
+		assert_int_equal(rt_usage(rt, ref, 0, &u), 0);
 		assert_true(u.npids >= 3);
 		for (i = 0; i < u.npids; i++) {
 			snprintf(p, sizeof(p), "/proc/%d/cgroup", u.pids[i]);
@@ -682,6 +759,7 @@ int main(void)
 		cmocka_unit_test(test_no_zombies),
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_usage_fresh),
 		cmocka_unit_test(test_sandbox),
 		cmocka_unit_test(test_sandbox_no_cgroup_stop),
 		cmocka_unit_test(test_cgroup_limits),

@@ -614,7 +614,7 @@ static int local_rejoin(gh_rt_t *rt, const rt_spec_t *spec, int pid, char *ref, 
 		snprintf(leader_ref, sizeof(leader_ref), "%d:%llu", pid, st);
 		if (!(tree = calloc(1, sizeof(*tree)))) {
 			rc = GH_ENOMEM;
-		} else if (rt_local_usage(rt, leader_ref, tree) == 0) {
+		} else if ((rc = rt_local_usage(rt, leader_ref, 0, tree)) == 0) {
 			for (int i = 0; i < tree->npids; i++) {
 				n = snprintf(line, sizeof(line), "%d\n", tree->pids[i]);
 				for (int k = 0; k < join.n; k++)
@@ -624,6 +624,9 @@ static int local_rejoin(gh_rt_t *rt, const rt_spec_t *spec, int pid, char *ref, 
 		}
 		free(tree);
 		rt_cg_join_close(&join);
+		/* the tree unread (the leader gone since, /proc unreadable) is
+		 * a tree not moved: a handle with the cgroup would claim limits
+		 * that nothing is under */
 		if (rc) {
 			rt_cg_remove(&l->cg, cgrel);
 			return rc;

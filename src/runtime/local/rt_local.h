@@ -17,7 +17,7 @@
 /* State, start time and parent of pid; 0 or GH_ENOTFOUND. */
 int rt_proc_stat(int pid, char *state, unsigned long long *starttime, int *ppid);
 /* rt_local_usage.c: the usage op (processes descending from the leader). */
-int rt_local_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out);
+int rt_local_usage(gh_rt_t *rt, const char *ref, int max_age_ms, rt_usage_t *out);
 /* First child of pid found in /proc, or 0. */
 int rt_proc_first_child(int pid);
 /* Inode of pid's pid namespace, 0 when unreadable. */

@@ -1,6 +1,7 @@
 /*
  * rt_local_usage.c — what a local workspace is using: its processes and
- * their CPU time, for the idle monitor (hub_idle.c).
+ * their CPU time, for the idle monitor (hub_idle.c), and the tree that
+ * rejoin moves into a cgroup and a checkpoint dumps.
  *
  * A workspace is every process that descends from its leader (the pid of
  * the handle). Kernels and terminals that start a session of their own
@@ -15,7 +16,7 @@
  *   16, 17 cutime, cstime  | CPU time of children it waited for
  *   22 starttime           | the leader is the one of the handle
  *
- * The pass is shared: see SNAP_MS.
+ * A pass may serve several calls: see snap.
  * Times are in clock ticks (sysconf(_SC_CLK_TCK)). A process whose
  * parent chain is deeper than 64 levels is not counted.
  */
@@ -39,17 +40,26 @@ typedef struct {
 	int64_t ticks;
 } proc_t;
 
-/* One pass over /proc serves every workspace polled within SNAP_MS: the
- * idle monitor polls all of them in the same tick, and a pass per
- * workspace would cost workspaces x processes reads. */
-#define SNAP_MS 100
-
+/* The latest pass over /proc. A caller that accepts a pass of some age
+ * (max_age_ms of rt_local_usage) is answered from it while it is that
+ * young: the idle monitor polls every workspace in the same tick, and a
+ * pass per workspace would cost workspaces x processes reads. A caller
+ * that acts on the tree (rejoin, a checkpoint) asks for 0 and gets a pass
+ * of its own, which sees a process forked a moment ago. */
 static struct {
 	pthread_mutex_t lock;
 	proc_t *v;
 	int n, cap;
-	int64_t at;                      /* ms of the pass, 0 = none */
+	int64_t at;                      /* monotonic ms of the pass, 0 = none */
 } snap = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
+
+/* The age of a pass is measured on the monotonic clock: a wall clock set
+ * back would keep an old pass young. Never 0 (that is "no pass"). */
+static int64_t mono_ms(void)
+{
+	int64_t ms = gh_mono_ns() / 1000000;
+	return ms > 0 ? ms : 1;
+}
 
 /* Reads ppid, starttime and CPU ticks of pid. 0 or -1. */
 static int read_stat(int pid, int *ppid, unsigned long long *start, int64_t *ticks, char *state)
@@ -119,30 +129,24 @@ static int snap_take(void)
 		pid = atoi(de->d_name);
 		if (read_stat(pid, &pp, &start, &t, &st) != 0 || st == 'Z' || st == 'X')
 			continue; /* gone, or a zombie waiting for its parent */
-		if (snap.n == snap.cap) {
-			int cap = snap.cap ? snap.cap * 2 : 512;
-			proc_t *nv = realloc(snap.v, (size_t)cap * sizeof(*nv));
-			if (!nv) {
-				closedir(d);
-				snap.at = 0;
-				return GH_ENOMEM;
-			}
-			snap.v = nv;
-			snap.cap = cap;
+		if (gh_grow((void **)&snap.v, &snap.cap, snap.n + 1, sizeof(*snap.v))) {
+			closedir(d);
+			snap.at = 0;
+			return GH_ENOMEM;
 		}
 		snap.v[snap.n++] = (proc_t){.pid = pid, .ppid = pp, .start = start, .ticks = t};
 	}
 	closedir(d);
 	qsort(snap.v, (size_t)snap.n, sizeof(*snap.v), by_pid);
-	snap.at = gh_now_ms();
+	snap.at = mono_ms();
 	return 0;
 }
 
-int rt_local_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
+int rt_local_usage(gh_rt_t *rt, const char *ref, int max_age_ms, rt_usage_t *out)
 {
 	int leader, i, k, fresh = 0, rc;
 	unsigned long long want;
-	int64_t ticks = 0, hz = sysconf(_SC_CLK_TCK), now = gh_now_ms();
+	int64_t ticks = 0, hz = sysconf(_SC_CLK_TCK), now = mono_ms();
 	const proc_t *v;
 	char *end;
 	(void)rt;
@@ -154,7 +158,7 @@ int rt_local_usage(gh_rt_t *rt, const char *ref, rt_usage_t *out)
 		return GH_EINVAL;
 	want = strtoull(end + 1, NULL, 10);
 	pthread_mutex_lock(&snap.lock);
-	if (!snap.at || now - snap.at >= SNAP_MS || now < snap.at) {
+	if (max_age_ms <= 0 || !snap.at || now - snap.at >= max_age_ms) {
 		if ((rc = snap_take())) {
 			pthread_mutex_unlock(&snap.lock);
 			return rc;
