@@ -21,7 +21,7 @@ Fixtures
 Helpers (import from conftest): Api, Daemon, User, wait_for, wait_state,
 raw_request, assert_error, free_port, cli_env, ADMIN_TOKEN, needs_sandbox; for
 Jupyter workspaces needs_jupyter, kernel_execute, run_code; event_types,
-gpus_in_use.
+gpus_in_use; for /metrics scrape, samples, value, metric, metric_sum.
 """
 
 import base64
@@ -41,6 +41,7 @@ import uuid
 import pytest
 import requests
 import websocket
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_GPUS = "sim:4xA100-80GB"
@@ -496,16 +497,55 @@ def gpus_in_use(admin):
     return sum(g["allocated_milli"] for g in admin.get("/gpus").json()["items"])
 
 
+def scrape(daemon, token=None, path="/metrics"):
+    """The text of the hub's /metrics (with the scrape token, if given)."""
+    h = {"Authorization": f"Bearer {token}"} if token else {}
+    r = requests.get(daemon.url + path, headers=h, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return r.text
+
+
+def samples(text):
+    """{(name, frozenset(labels.items())): value} of every sample."""
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out[(s.name, frozenset(s.labels.items()))] = s.value
+    return out
+
+
+def value(text, name, **labels):
+    """The one sample of name whose labels include labels (None if none)."""
+    found = [v for (n, ls), v in samples(text).items()
+             if n == name and all((k, str(x)) in ls for k, x in labels.items())]
+    assert len(found) <= 1, f"{name} {labels}: {len(found)} samples"
+    return found[0] if found else None
+
+
 def metric(daemon, name, **labels):
-    """The value of one sample of the hub's /metrics (labels given in the
-    order the hub writes them); with _all=True the sum of all of name's
-    samples."""
-    text = requests.get(daemon.url + "/metrics", timeout=10).text
-    if labels.get("_all"):
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith(name + "{") or line.startswith(name + " "))
-    want = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
-    return next(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(want + " "))
+    """The value of the sample of name on the hub's /metrics whose labels
+    are exactly labels (in any order); fails naming the sample when the hub
+    has none such."""
+    want = {k: str(v) for k, v in labels.items()}
+    got = samples(scrape(daemon))
+    key = (name, frozenset(want.items()))
+    if key not in got:
+        have = [dict(ls) for n, ls in got if n == name]
+        raise AssertionError(f"/metrics has no sample {name} {want}; its samples of {name}: {have}")
+    return got[key]
+
+
+def metric_sum(daemon, name):
+    """The sum of all samples of name on the hub's /metrics, whatever their
+    labels (0 when the family has no samples); fails when the hub does not
+    declare name at all."""
+    text = scrape(daemon)
+    got = [v for (n, _), v in samples(text).items() if n == name]
+    if not got:
+        declared = set(re.findall(r"^# TYPE (\S+)", text, re.M))
+        assert name in declared or name.removesuffix("_total") in declared, f"/metrics has no {name}"
+    return sum(got)
 
 
 # --------------------------------------------------------------------------

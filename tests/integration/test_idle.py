@@ -9,6 +9,7 @@ tab that only polls is. Suspend, resume and the idle policies are also
 reachable over the API and the CLI, with clear 4xx answers to bad input.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -25,6 +26,9 @@ from conftest import (ADMIN_TOKEN, Api, assert_error, create_user, event_types, 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def hub_time(text):
+    """A time of the API ("2026-01-02T03:04:05Z", UTC) as seconds since the epoch."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def idle_daemon(daemon_factory, tmp_path, **idle):
@@ -116,9 +120,8 @@ def test_idle_notebook_is_suspended_then_woken_by_the_browser_with_its_notebook(
 
 @needs_jupyter
 def test_busy_kernel_without_a_browser_is_not_idle(daemon_factory, tmp_path):
-    # the limit leaves a loaded machine time to start the kernel (it asks
-    # the hub for its GPU first) before the cell makes it busy
-    d = idle_daemon(daemon_factory, tmp_path, full_idle_s=12, warn_s=1)
+    # every rule is off while the kernel starts, however long that takes
+    d = idle_daemon(daemon_factory, tmp_path)
     admin = Api(d, ADMIN_TOKEN)
     bo = create_user(admin, d, "bo")
     sid = launch(bo.api, "train", env="jupyter-pytorch", gpus=1)["id"]
@@ -127,13 +130,26 @@ def test_busy_kernel_without_a_browser_is_not_idle(daemon_factory, tmp_path):
     r = requests.post(f"{d.url}{base}api/kernels", headers={"Authorization": f"Bearer {bo.token}"},
                       json={"name": "python3"}, timeout=60)
     assert r.status_code == 201, r.text
-    start_kernel_cell(d, bo, base, r.json()["id"], "import time\ntime.sleep(60)\n")
+    start_kernel_cell(d, bo, base, r.json()["id"], "import time\ntime.sleep(600)\n")
 
-    # no browser, no requests: more than twice the limit later it still runs
-    time.sleep(26)
-    s = bo.api.get(f"/sessions/{sid}").json()
-    assert s["state"] == "running", s
-    assert s["idle"]["last_compute_at"]
+    # from now on a session with no activity and no computation is warned
+    # and suspended full_idle_s after its last activity
+    full_idle_s, warn_s = 8, 2
+    r = admin.put("/environments/jupyter-pytorch/idle", json={"full_idle_s": full_idle_s, "warn_s": warn_s})
+    assert r.status_code == 200, r.text
+    in_force = time.time()          # the hub runs on this host, on the same clock
+
+    # no browser, no requests: the hub goes on seeing the cell compute past
+    # the time an idle session would have been suspended by (its times are
+    # whole seconds; it looks once per poll_interval_s), and the session runs
+    def computing_past_the_deadline():
+        s = bo.api.get(f"/sessions/{sid}").json()
+        assert s["state"] == "running", s
+        idle = s["idle"]
+        deadline = max(hub_time(idle["last_activity_at"]), in_force) + full_idle_s + warn_s + 2
+        return idle["last_compute_at"] and hub_time(idle["last_compute_at"]) >= deadline and s
+
+    wait_for(computing_past_the_deadline, 90, 0.5, "the hub to see the cell compute past the idle deadline")
     assert "session.idle_warning" not in [t for t, _ in event_types(bo.api, sid)]
     assert bo.api.post(f"/sessions/{sid}/stop").status_code == 200
     wait_state(bo.api, sid, ["stopped"], timeout=60)

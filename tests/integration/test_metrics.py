@@ -30,7 +30,7 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import REPO, assert_error, create_user, free_port, launch, wait_for, wait_state
+from conftest import REPO, assert_error, create_user, free_port, launch, scrape, value, wait_for, wait_state
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
@@ -55,31 +55,6 @@ def reporter_env(admin, name, util, mem_mib):
         "launch": {"local": {"command": ["/bin/sh", "-c", f"UTIL={util} MEM={mem_mib}; " + REPORTER],
                              "ready": ""}}})
     assert r.status_code == 201, r.text
-
-
-def scrape(daemon, token=None, path="/metrics"):
-    h = {"Authorization": f"Bearer {token}"} if token else {}
-    r = requests.get(daemon.url + path, headers=h, timeout=10)
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return r.text
-
-
-def samples(text):
-    """{(name, frozenset(labels.items())): value} of every sample."""
-    out = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out[(s.name, frozenset(s.labels.items()))] = s.value
-    return out
-
-
-def value(text, name, **labels):
-    """The one sample of name whose labels include labels (None if none)."""
-    found = [v for (n, ls), v in samples(text).items()
-             if n == name and all((k, str(x)) in ls for k, x in labels.items())]
-    assert len(found) <= 1, f"{name} {labels}: {len(found)} samples"
-    return found[0] if found else None
 
 
 def promtool_check(text):

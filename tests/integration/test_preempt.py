@@ -4,7 +4,7 @@ none free, the scheduler takes them back from an idle session first, then
 from one that borrowed beyond its quota. The victim is suspended (files
 kept, resumable), never killed, and its GPUs go to the waiting session.
 """
-from conftest import ADMIN_TOKEN, Api, create_user, event_types, launch, metric, wait_state
+from conftest import ADMIN_TOKEN, Api, create_user, event_types, launch, metric, metric_sum, wait_state
 
 
 def reclaimed(daemon, reason):
@@ -12,7 +12,7 @@ def reclaimed(daemon, reason):
 
 
 def preemptions(daemon):
-    return metric(daemon, "gpuhub_sched_preemptions_total", _all=True)
+    return metric_sum(daemon, "gpuhub_sched_preemptions_total")
 
 
 def hub_with(daemon_factory, tmp_path, gpus, yaml):
