@@ -23,9 +23,7 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 
-import pytest
 import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
