@@ -425,12 +425,9 @@ void hub_idle_tick(hub_t *hub, int64_t now)
 		hub_session_t *hs = hub_session_mut(hub, ids[j]);
 		if (!hs)
 			continue;
-		hub_kgpu_tick(hub, hs);
-		if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED) {
-			hs->running_since = 0;
-			hs->idle_now = 0;
+		/* leaving running clears running_since (hub_sess.c transition) */
+		if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED)
 			continue;
-		}
 		if (!hs->running_since) {
 			hs->running_since = now;
 			hs->gpu_util_pct = -1;

@@ -199,8 +199,9 @@ int hub_kgpu_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *m
 /* Drops claims whose launcher is no longer among pids (the session's
  * processes) and frees the GPUs when none is left. */
 void hub_kgpu_check(hub_t *hub, hub_session_t *hs, const int *pids, int npids);
-/* Forgets claims of a session that no longer runs. */
-void hub_kgpu_tick(hub_t *hub, hub_session_t *hs);
+/* Forgets the claims of a session that leaves running (hub_sess.c's
+ * transition); its launchers claim again when it runs once more. */
+void hub_kgpu_forget(hub_session_t *hs);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);

@@ -222,8 +222,15 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 		gh_sess_state_t from = hs->s.state;
 		hs->s = s;
 		hub_index_state(hub, hs, from);
-		if (to == GH_SESS_STOPPED || to == GH_SESS_FAILED)
-			hub_kgpu_tick(hub, hs); /* the tick no longer visits it */
+		if ((from == GH_SESS_RUNNING || from == GH_SESS_IDLE_WARNED) && to != GH_SESS_RUNNING &&
+		    to != GH_SESS_IDLE_WARNED) {
+			/* claims and idle watch belong to one run: kernels claim
+			 * only while it runs (hub_kgpu_claim), and the idle tick
+			 * starts its watch afresh when it runs again */
+			hub_kgpu_forget(hs);
+			hs->running_since = 0;
+			hs->idle_now = 0;
+		}
 	}
 	touch(hs);
 	return 0;
