@@ -416,37 +416,35 @@ static void decide(hub_t *hub, hub_session_t *hs, int64_t now)
 	}
 }
 
+static void idle_work(hub_t *hub, hub_session_t *hs, void *arg)
+{
+	int64_t now = *(const int64_t *)arg;
+
+	/* leaving running clears running_since (hub_sess.c transition) */
+	if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED)
+		return;
+	if (!hs->running_since) {
+		hs->running_since = now;
+		hs->gpu_util_pct = -1;
+		hs->cpu_at = 0;
+		hs->next_idle_poll = now; /* a first look at once */
+		if (hs->s.state == GH_SESS_IDLE_WARNED && !hs->warned_at)
+			hs->warned_at = now; /* after a restart: the warning period starts again */
+	}
+	hub_resume_work(hub, hs);
+	if (!hs->s.runtime_ref[0])
+		return;
+	if (now >= hs->next_idle_poll && !hs->idle_poll_pending) {
+		poll_submit(hub, hs);
+		hs->next_idle_poll = now + (int64_t)hub->cfg.idle_poll_s * 1000;
+	}
+	if (now >= hs->next_decide) {
+		hs->next_decide = now + 250;
+		decide(hub, hs, now);
+	}
+}
+
 void hub_idle_tick(hub_t *hub, int64_t now)
 {
-	int n;
-	int64_t *ids = hub_live_ids(hub, &n); /* sessions suspend on the way */
-
-	for (int j = 0; j < n; j++) {
-		hub_session_t *hs = hub_session_mut(hub, ids[j]);
-		if (!hs)
-			continue;
-		/* leaving running clears running_since (hub_sess.c transition) */
-		if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED)
-			continue;
-		if (!hs->running_since) {
-			hs->running_since = now;
-			hs->gpu_util_pct = -1;
-			hs->cpu_at = 0;
-			hs->next_idle_poll = now; /* a first look at once */
-			if (hs->s.state == GH_SESS_IDLE_WARNED && !hs->warned_at)
-				hs->warned_at = now; /* after a restart: the warning period starts again */
-		}
-		hub_resume_work(hub, hs);
-		if (!hs->s.runtime_ref[0])
-			continue;
-		if (now >= hs->next_idle_poll && !hs->idle_poll_pending) {
-			poll_submit(hub, hs);
-			hs->next_idle_poll = now + (int64_t)hub->cfg.idle_poll_s * 1000;
-		}
-		if (now >= hs->next_decide) {
-			hs->next_decide = now + 250;
-			decide(hub, hs, now);
-		}
-	}
-	free(ids);
+	hub_live_each(hub, idle_work, &now); /* sessions suspend on the way */
 }

@@ -58,6 +58,8 @@ struct hub {
 	int n_sessions, cap_sessions;
 	int64_t *live;                       /* ids of sessions not ended, ascending (hub_index.c) */
 	int n_live, cap_live;
+	int64_t *live_walk;                  /* hub_live_each's copy of live, as large */
+	int cap_live_walk, live_walking;
 	int64_t *names;                      /* ids hashed by (user, name); 0 = empty */
 	size_t names_cap;                    /* a power of two, >= 2 x sessions */
 	hub_gpu_t *gpus;
@@ -318,7 +320,11 @@ void hub_index_state(hub_t *hub, const hub_session_t *hs, gh_sess_state_t from);
 void hub_index_remove(hub_t *hub, const hub_session_t *hs);
 void hub_index_free(hub_t *hub);
 hub_session_t *hub_live_mut(hub_t *hub, int j);
-/* A copy of the live ids (free it) for loops that change states. */
-int64_t *hub_live_ids(const hub_t *hub, int *n);
+/* Calls fn for each session live when it starts, in id order; fn may
+ * change states (a session that ends or is deleted on the way is passed
+ * over from then on). It walks a copy reserved with the index, so it
+ * cannot fail; it is not reentrant (GH_EINTERNAL from inside fn). */
+typedef void (*hub_live_fn)(hub_t *hub, hub_session_t *hs, void *arg);
+int hub_live_each(hub_t *hub, hub_live_fn fn, void *arg);
 
 #endif
