@@ -48,6 +48,7 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 {
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
 	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+	const idle_policy_t *group;
 	const hub_env_info_t *info;
 
 	out->gpu_idle_s = hub->cfg.idle_gpu_idle_s;
@@ -55,11 +56,8 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 	out->full_idle_s = hub->cfg.idle_full_idle_s;
 	out->max_lifetime_s = hub->cfg.idle_max_lifetime_s;
 	out->warn_s = hub->cfg.idle_warn_s;
-	if (u && u->group[0]) {
-		for (int i = 0; i < hub->n_group_idle; i++)
-			if (strcmp(hub->group_idle[i].row.name, u->group) == 0)
-				idle_policy_merge(out, &hub->group_idle[i].policy);
-	}
+	if (u && u->group[0] && (group = hub_group_idle_get(hub, u->group)))
+		idle_policy_merge(out, group);
 	if ((info = e ? hub_env_spec(hub, e) : NULL))
 		idle_policy_merge(out, &info->idle); /* parsed with the spec, not per call */
 }

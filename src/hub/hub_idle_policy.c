@@ -59,12 +59,14 @@ void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p)
 		p->warn_s = (int)json_integer_value(f);
 }
 
-static hub_group_idle_t *group_find(hub_t *hub, const char *name)
+/* The index of group name in hub->group_idle, or -1: the one lookup that
+ * readers (hub_group_idle_get) and writers (group_put) share. */
+static int group_find(const hub_t *hub, const char *name)
 {
 	for (int i = 0; i < hub->n_group_idle; i++)
 		if (strcmp(hub->group_idle[i].row.name, name) == 0)
-			return &hub->group_idle[i];
-	return NULL;
+			return i;
+	return -1;
 }
 
 static int on_group(void *ctx, const gh_group_t *row)
@@ -88,7 +90,8 @@ static int on_group(void *ctx, const gh_group_t *row)
 /* Records p as the override of group name, in the open transaction. */
 static int group_put(hub_t *hub, const char *name, const idle_policy_t *p)
 {
-	hub_group_idle_t *g = group_find(hub, name);
+	int i = group_find(hub, name);
+	hub_group_idle_t *g = i >= 0 ? &hub->group_idle[i] : NULL;
 	gh_group_t row;
 	json_t *o = hub_idle_policy_json(p);
 	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
@@ -140,9 +143,8 @@ static void import_file(hub_t *hub)
 	}
 	if ((rc = hub_txn_begin(hub)) == 0) {
 		json_object_foreach(o, key, v) {
-			const hub_group_idle_t *g = group_find(hub, key);
 			idle_policy_t p;
-			if (!gh_name_valid(key) || (g && g->row.idle[0]))
+			if (!gh_name_valid(key) || hub_group_idle_get(hub, key))
 				continue;
 			hub_idle_policy_from_json(v, &p);
 			if ((rc = group_put(hub, key, &p)))
@@ -180,27 +182,23 @@ int hub_idle_groups_load(hub_t *hub)
 
 const idle_policy_t *hub_group_idle_get(const hub_t *hub, const char *group)
 {
-	for (int i = 0; i < hub->n_group_idle; i++)
-		if (strcmp(hub->group_idle[i].row.name, group) == 0)
-			return hub->group_idle[i].row.idle[0] ? &hub->group_idle[i].policy : NULL;
-	return NULL;
+	int i = group_find(hub, group);
+	return i >= 0 && hub->group_idle[i].row.idle[0] ? &hub->group_idle[i].policy : NULL;
 }
 
 int hub_group_idle_set(hub_t *hub, const char *group, const idle_policy_t *p, int64_t actor_id, char *why,
                        size_t whylen)
 {
-	hub_group_idle_t *g;
 	hub_group_idle_t old;
-	int rc, had, n = hub->n_group_idle;
+	int i, rc, had, n = hub->n_group_idle;
 
 	if (!gh_name_valid(group)) {
 		snprintf(why, whylen, "group name must match [a-z0-9][a-z0-9._-]{0,62}");
 		return GH_EINVAL;
 	}
-	g = group_find(hub, group);
-	had = g != NULL;
+	had = (i = group_find(hub, group)) >= 0;
 	if (had)
-		old = *g;
+		old = hub->group_idle[i];
 	if ((rc = hub_txn_begin(hub)))
 		return rc;
 	if ((rc = group_put(hub, group, p)) ||
@@ -213,7 +211,7 @@ int hub_group_idle_set(hub_t *hub, const char *group, const idle_policy_t *p, in
 	return 0;
 undo:
 	if (had)
-		*group_find(hub, group) = old;
+		hub->group_idle[group_find(hub, group)] = old;
 	else
 		hub->n_group_idle = n;
 	snprintf(why, whylen, "the group policy could not be saved");
