@@ -22,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int ended(gh_sess_state_t s) { return s == GH_SESS_STOPPED || s == GH_SESS_FAILED; }
-
 static uint64_t name_hash(int64_t user_id, const char *name)
 {
 	uint64_t h = 1469598103934665603ULL ^ (uint64_t)user_id;
@@ -104,15 +102,15 @@ static void live_delete(hub_t *hub, int64_t id)
 void hub_index_add(hub_t *hub, const hub_session_t *hs)
 {
 	names_put(hub, hs);
-	if (!ended(hs->s.state))
+	if (!gh_sess_state_ended(hs->s.state))
 		live_insert(hub, hs->s.id);
 }
 
 void hub_index_state(hub_t *hub, const hub_session_t *hs, gh_sess_state_t from)
 {
-	if (ended(from) == ended(hs->s.state))
+	if (gh_sess_state_ended(from) == gh_sess_state_ended(hs->s.state))
 		return;
-	if (ended(hs->s.state))
+	if (gh_sess_state_ended(hs->s.state))
 		live_delete(hub, hs->s.id);
 	else
 		live_insert(hub, hs->s.id);
@@ -188,7 +186,7 @@ int hub_live_each(hub_t *hub, hub_live_fn fn, void *arg)
 		/* read through hub each time: a session created in fn may grow
 		 * the copy (hub_index_reserve keeps its contents) */
 		hub_session_t *hs = hub_session_mut(hub, hub->live_walk[j]);
-		if (hs && !ended(hs->s.state))
+		if (hs && !gh_sess_state_ended(hs->s.state))
 			fn(hub, hs, arg);
 	}
 	hub->live_walking = 0;

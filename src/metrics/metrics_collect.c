@@ -168,7 +168,7 @@ static void render_gpus(expo_t *e, metrics_t *m, hub_t *hub)
 
 static int listed(const hub_session_t *hs)
 {
-	return hs->s.state != GH_SESS_STOPPED && hs->s.state != GH_SESS_FAILED;
+	return !gh_sess_state_ended(hs->s.state);
 }
 
 static int64_t idle_since(const hub_session_t *hs)

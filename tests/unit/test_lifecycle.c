@@ -50,6 +50,13 @@ static void test_transitions(void **state)
 	assert_false(gh_sess_transition_ok(GH_SESS_RUNNING, GH_SESS_QUEUED));
 	assert_false(gh_sess_state_active(GH_SESS_STOPPED));
 	assert_true(gh_sess_state_active(GH_SESS_QUEUED));
+	/* the ended states are exactly those no edge leaves */
+	for (int i = 0; i < GH_SESS__COUNT; i++) {
+		int out = 0;
+		for (int j = 0; j < GH_SESS__COUNT; j++)
+			out |= gh_sess_transition_ok((gh_sess_state_t)i, (gh_sess_state_t)j);
+		assert_int_equal(gh_sess_state_ended((gh_sess_state_t)i), !out);
+	}
 }
 
 static char tmpdir[256];
