@@ -157,6 +157,10 @@ int hub_session_transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, co
 void hub_idle_tick(hub_t *hub, int64_t now);
 /* Loads the groups' overrides (hub_idle_policy.c). */
 int hub_idle_groups_load(hub_t *hub);
+/* An "idle" object (environment spec, group override) onto p: any of
+ * gpu_idle_s, gpu_util_percent, full_idle_s, max_lifetime_s, warn_s; every
+ * other field unset (v may be NULL or not an object). hub_idle_policy.c */
+void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p);
 /* Records that hs gave back its GPUs (an event "session.gpus_reclaimed"
  * naming how many milli-GPUs and why), for usage accounting. */
 void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *label, const char *reason);
@@ -292,11 +296,7 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 /* Adds a "KEY=value" entry to the spec's environment. */
 int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv);
 /* The parts of a start's spec that bound a workspace (session id, sandbox,
- * memory, CPU, processes), as hub_rtspec_fill sets them. */
-/* An "idle" object (environment spec, group override) onto p: any of
- * gpu_idle_s, gpu_util_percent, full_idle_s, max_lifetime_s, warn_s; every
- * other field unset (v may be NULL or not an object). hub_idle_policy.c */
-void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p);
+ * memory, CPU, processes); hub_rtspec_fill sets them with it. */
 void hub_rtspec_limits(const hub_t *hub, const hub_session_t *hs, rt_spec_t *spec);
 
 /* hub_wsreq.c: a workspace's own HTTP API, from a worker. hub_ws_base
