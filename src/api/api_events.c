@@ -112,8 +112,7 @@ static void add_event(api_stream_t *s, const gh_event_t *ev)
 	append(s, data, strlen(data));
 	append(s, "\n\n", 2);
 	free(data);
-	if (strcmp(ev->type, "session.deleted") == 0 || (ev->session_id && (ev->state == GH_SESS_STOPPED ||
-	                                                                     ev->state == GH_SESS_FAILED)))
+	if (strcmp(ev->type, "session.deleted") == 0 || (ev->session_id && gh_sess_state_ended(ev->state)))
 		s->finishing = 1;
 }
 
@@ -183,7 +182,7 @@ void api_session_events(api_req_t *r)
 	s->api = r->api;
 	s->req = r->req;
 	hub_events_list(r->hub, id, after, 0, collect_past, s);
-	if (hs->s.state == GH_SESS_STOPPED || hs->s.state == GH_SESS_FAILED)
+	if (gh_sess_state_ended(hs->s.state))
 		s->finishing = 1;
 	else
 		s->sub = hub_subscribe(r->hub, id, on_hub_event, s);

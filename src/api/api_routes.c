@@ -322,7 +322,7 @@ static void h_session_list(api_req_t *r)
 	/* pass 1: pick the page; pass 2: one buffer, no JSON tree */
 	page = h2o_mem_alloc_pool(&r->req->pool, sizeof(*page) * (size_t)limit);
 	/* a live state is looked up among the live sessions only */
-	live = state[0] && st != GH_SESS_STOPPED && st != GH_SESS_FAILED;
+	live = state[0] && !gh_sess_state_ended(st);
 	for (i = 0; i < (live ? hub_live_count(r->hub) : hub_session_count(r->hub)); i++) {
 		const hub_session_t *hs = live ? hub_live_at(r->hub, i) : hub_session_at(r->hub, i);
 		if (filter_user && hs->s.user_id != filter_user->id)

@@ -46,8 +46,10 @@ int gh_sess_state_parse(const char *s, gh_sess_state_t *out)
 
 int gh_sess_state_active(gh_sess_state_t s)
 {
-	return s != GH_SESS_STOPPED && s != GH_SESS_FAILED && s != GH_SESS_SUSPENDED;
+	return !gh_sess_state_ended(s) && s != GH_SESS_SUSPENDED;
 }
+
+int gh_sess_state_ended(gh_sess_state_t s) { return s == GH_SESS_STOPPED || s == GH_SESS_FAILED; }
 
 int gh_sess_transition_ok(gh_sess_state_t from, gh_sess_state_t to)
 {

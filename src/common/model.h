@@ -171,6 +171,9 @@ const char *gh_sess_state_name(gh_sess_state_t s);
 int gh_sess_state_parse(const char *s, gh_sess_state_t *out);
 /* True for states that hold (or are acquiring) GPUs or a process. */
 int gh_sess_state_active(gh_sess_state_t s);
+/* True for the states a session ends in (stopped, failed): no edge leaves
+ * them, and the hub no longer counts it among its live sessions. */
+int gh_sess_state_ended(gh_sess_state_t s);
 /* True when from → to is an edge of the table above. */
 int gh_sess_transition_ok(gh_sess_state_t from, gh_sess_state_t to);
 

@@ -231,7 +231,11 @@ int hub_open(hub_t **out, const gh_config_t *cfg, char *errmsg, size_t errlen)
 		snprintf(errmsg, errlen, "cannot set up CUDA MPS management: %s", gh_strerror(rc));
 		goto fail;
 	}
-	hub_idle_groups_load(hub);
+	/* a store that cannot be read fails start-up, as for the state above */
+	if ((rc = hub_idle_groups_load(hub))) {
+		snprintf(errmsg, errlen, "cannot load the idle policies of groups from the store: %s", gh_strerror(rc));
+		goto fail;
+	}
 	hub_suspend_load(hub);
 	hub_reconcile(hub);
 	if ((rc = hub_alert_open(hub, errmsg, errlen)))

@@ -48,6 +48,7 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 {
 	const gh_env_t *e = hub_env_find(hub, hs->s.env_name);
 	const gh_user_t *u = hub_user_by_id(hub, hs->s.user_id);
+	const idle_policy_t *group;
 	const hub_env_info_t *info;
 
 	out->gpu_idle_s = hub->cfg.idle_gpu_idle_s;
@@ -55,11 +56,8 @@ void hub_idle_policy(const hub_t *hub, const hub_session_t *hs, idle_policy_t *o
 	out->full_idle_s = hub->cfg.idle_full_idle_s;
 	out->max_lifetime_s = hub->cfg.idle_max_lifetime_s;
 	out->warn_s = hub->cfg.idle_warn_s;
-	if (u && u->group[0]) {
-		for (int i = 0; i < hub->n_group_idle; i++)
-			if (strcmp(hub->group_idle[i].row.name, u->group) == 0)
-				idle_policy_merge(out, &hub->group_idle[i].policy);
-	}
+	if (u && u->group[0] && (group = hub_group_idle_get(hub, u->group)))
+		idle_policy_merge(out, group);
 	if ((info = e ? hub_env_spec(hub, e) : NULL))
 		idle_policy_merge(out, &info->idle); /* parsed with the spec, not per call */
 }
@@ -416,40 +414,35 @@ static void decide(hub_t *hub, hub_session_t *hs, int64_t now)
 	}
 }
 
+static void idle_work(hub_t *hub, hub_session_t *hs, void *arg)
+{
+	int64_t now = *(const int64_t *)arg;
+
+	/* leaving running clears running_since (hub_sess.c transition) */
+	if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED)
+		return;
+	if (!hs->running_since) {
+		hs->running_since = now;
+		hs->gpu_util_pct = -1;
+		hs->cpu_at = 0;
+		hs->next_idle_poll = now; /* a first look at once */
+		if (hs->s.state == GH_SESS_IDLE_WARNED && !hs->warned_at)
+			hs->warned_at = now; /* after a restart: the warning period starts again */
+	}
+	hub_resume_work(hub, hs);
+	if (!hs->s.runtime_ref[0])
+		return;
+	if (now >= hs->next_idle_poll && !hs->idle_poll_pending) {
+		poll_submit(hub, hs);
+		hs->next_idle_poll = now + (int64_t)hub->cfg.idle_poll_s * 1000;
+	}
+	if (now >= hs->next_decide) {
+		hs->next_decide = now + 250;
+		decide(hub, hs, now);
+	}
+}
+
 void hub_idle_tick(hub_t *hub, int64_t now)
 {
-	int n;
-	int64_t *ids = hub_live_ids(hub, &n); /* sessions suspend on the way */
-
-	for (int j = 0; j < n; j++) {
-		hub_session_t *hs = hub_session_mut(hub, ids[j]);
-		if (!hs)
-			continue;
-		hub_kgpu_tick(hub, hs);
-		if (hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED) {
-			hs->running_since = 0;
-			hs->idle_now = 0;
-			continue;
-		}
-		if (!hs->running_since) {
-			hs->running_since = now;
-			hs->gpu_util_pct = -1;
-			hs->cpu_at = 0;
-			hs->next_idle_poll = now; /* a first look at once */
-			if (hs->s.state == GH_SESS_IDLE_WARNED && !hs->warned_at)
-				hs->warned_at = now; /* after a restart: the warning period starts again */
-		}
-		hub_resume_work(hub, hs);
-		if (!hs->s.runtime_ref[0])
-			continue;
-		if (now >= hs->next_idle_poll && !hs->idle_poll_pending) {
-			poll_submit(hub, hs);
-			hs->next_idle_poll = now + (int64_t)hub->cfg.idle_poll_s * 1000;
-		}
-		if (now >= hs->next_decide) {
-			hs->next_decide = now + 250;
-			decide(hub, hs, now);
-		}
-	}
-	free(ids);
+	hub_live_each(hub, idle_work, &now); /* sessions suspend on the way */
 }

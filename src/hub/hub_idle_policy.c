@@ -59,12 +59,14 @@ void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p)
 		p->warn_s = (int)json_integer_value(f);
 }
 
-static hub_group_idle_t *group_find(hub_t *hub, const char *name)
+/* The index of group name in hub->group_idle, or -1: the one lookup that
+ * readers (hub_group_idle_get) and writers (group_put) share. */
+static int group_find(const hub_t *hub, const char *name)
 {
 	for (int i = 0; i < hub->n_group_idle; i++)
 		if (strcmp(hub->group_idle[i].row.name, name) == 0)
-			return &hub->group_idle[i];
-	return NULL;
+			return i;
+	return -1;
 }
 
 static int on_group(void *ctx, const gh_group_t *row)
@@ -85,37 +87,47 @@ static int on_group(void *ctx, const gh_group_t *row)
 	return 0;
 }
 
-/* Records p as the override of group name, in the open transaction. */
-static int group_put(hub_t *hub, const char *name, const idle_policy_t *p)
+/* The row that records p as the override of group name: the group's own
+ * row where it has one (it keeps its id), a new one otherwise. Only the
+ * store is written with it; the cache follows once the transaction has
+ * committed (group_cache), so a failure leaves nothing to undo. */
+static int group_row(const hub_t *hub, const char *name, const idle_policy_t *p, gh_group_t *row)
 {
-	hub_group_idle_t *g = group_find(hub, name);
-	gh_group_t row;
+	int i = group_find(hub, name), rc;
 	json_t *o = hub_idle_policy_json(p);
 	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	int rc;
 
 	json_decref(o);
 	if (!text)
 		return GH_ENOMEM;
-	if (g) {
-		row = g->row;
+	if (i >= 0) {
+		*row = hub->group_idle[i].row;
 	} else {
-		memset(&row, 0, sizeof(row));
-		gh_strlcpy(row.name, name, sizeof(row.name));
-		row.created_at = gh_now_ms();
+		memset(row, 0, sizeof(*row));
+		gh_strlcpy(row->name, name, sizeof(row->name));
+		row->created_at = gh_now_ms();
 	}
-	rc = gh_strlcpy(row.idle, text, sizeof(row.idle)) >= sizeof(row.idle) ? GH_EINVAL : 0;
+	rc = gh_strlcpy(row->idle, text, sizeof(row->idle)) >= sizeof(row->idle) ? GH_EINVAL : 0;
 	free(text);
-	if (rc || (rc = store_group_put(hub->store, &row)))
-		return rc;
-	if (!g) {
-		if (gh_grow((void **)&hub->group_idle, &hub->cap_group_idle, hub->n_group_idle + 1, sizeof(*g)))
-			return GH_ENOMEM;
-		g = &hub->group_idle[hub->n_group_idle++];
-	}
-	g->row = row;
-	g->policy = *p;
+	return rc;
+}
+
+/* Room in the cache for more groups, made before the transaction so that
+ * taking its rows in after the commit cannot fail. */
+static int group_reserve(hub_t *hub, int more)
+{
+	if (gh_grow((void **)&hub->group_idle, &hub->cap_group_idle, hub->n_group_idle + more, sizeof(*hub->group_idle)))
+		return GH_ENOMEM;
 	return 0;
+}
+
+/* Takes a committed row (with the id the store gave it) into the cache. */
+static void group_cache(hub_t *hub, const gh_group_t *row, const idle_policy_t *p)
+{
+	int i = group_find(hub, row->name);
+	hub_group_idle_t *g = &hub->group_idle[i >= 0 ? i : hub->n_group_idle++];
+	g->row = *row;
+	g->policy = *p;
 }
 
 /* <data_dir>/idle-groups.json, where group overrides were kept before they
@@ -127,6 +139,10 @@ static void import_file(hub_t *hub)
 	json_error_t err;
 	json_t *o, *v;
 	const char *key;
+	struct {
+		gh_group_t row;
+		idle_policy_t p;
+	} *put;
 	int n = 0, rc = 0;
 
 	snprintf(path, sizeof(path), "%s/idle-groups.json", hub->cfg.data_dir);
@@ -138,14 +154,17 @@ static void import_file(hub_t *hub)
 		json_decref(o);
 		return;
 	}
-	if ((rc = hub_txn_begin(hub)) == 0) {
+	/* the rows wait here for the commit, then join the cache */
+	put = calloc(json_object_size(o) + 1, sizeof(*put));
+	if (!put || (rc = group_reserve(hub, (int)json_object_size(o))))
+		rc = GH_ENOMEM;
+	else if ((rc = hub_txn_begin(hub)) == 0) {
 		json_object_foreach(o, key, v) {
-			const hub_group_idle_t *g = group_find(hub, key);
-			idle_policy_t p;
-			if (!gh_name_valid(key) || (g && g->row.idle[0]))
+			if (!gh_name_valid(key) || hub_group_idle_get(hub, key))
 				continue;
-			hub_idle_policy_from_json(v, &p);
-			if ((rc = group_put(hub, key, &p)))
+			hub_idle_policy_from_json(v, &put[n].p);
+			if ((rc = group_row(hub, key, &put[n].p, &put[n].row)) ||
+			    (rc = store_group_put(hub->store, &put[n].row)))
 				break;
 			n++;
 		}
@@ -155,14 +174,16 @@ static void import_file(hub_t *hub)
 			rc = hub_txn_commit(hub);
 	}
 	json_decref(o);
-	snprintf(done, sizeof(done), "%s.imported", path);
 	if (rc) {
+		/* nothing of it was kept: the next start tries again */
 		GH_WARN("idle policies of groups in %s could not be imported into the store: %s", path, gh_strerror(rc));
-		/* what the store holds may be part of it: read it again */
-		hub->n_group_idle = 0;
-		store_group_load(hub->store, on_group, hub);
+		free(put);
 		return;
 	}
+	for (int i = 0; i < n; i++)
+		group_cache(hub, &put[i].row, &put[i].p);
+	free(put);
+	snprintf(done, sizeof(done), "%s.imported", path);
 	if (rename(path, done) != 0)
 		GH_WARN("could not rename %s after importing it: %s", path, strerror(errno));
 	GH_INFO("imported the idle policies of %d group%s from %s into the store", n, n == 1 ? "" : "s", path);
@@ -180,42 +201,34 @@ int hub_idle_groups_load(hub_t *hub)
 
 const idle_policy_t *hub_group_idle_get(const hub_t *hub, const char *group)
 {
-	for (int i = 0; i < hub->n_group_idle; i++)
-		if (strcmp(hub->group_idle[i].row.name, group) == 0)
-			return hub->group_idle[i].row.idle[0] ? &hub->group_idle[i].policy : NULL;
-	return NULL;
+	int i = group_find(hub, group);
+	return i >= 0 && hub->group_idle[i].row.idle[0] ? &hub->group_idle[i].policy : NULL;
 }
 
 int hub_group_idle_set(hub_t *hub, const char *group, const idle_policy_t *p, int64_t actor_id, char *why,
                        size_t whylen)
 {
-	hub_group_idle_t *g;
-	hub_group_idle_t old;
-	int rc, had, n = hub->n_group_idle;
+	gh_group_t row;
+	int rc;
 
 	if (!gh_name_valid(group)) {
 		snprintf(why, whylen, "group name must match [a-z0-9][a-z0-9._-]{0,62}");
 		return GH_EINVAL;
 	}
-	g = group_find(hub, group);
-	had = g != NULL;
-	if (had)
-		old = *g;
+	if ((rc = group_reserve(hub, 1)) || (rc = group_row(hub, group, p, &row)))
+		goto fail;
 	if ((rc = hub_txn_begin(hub)))
 		return rc;
-	if ((rc = group_put(hub, group, p)) ||
+	if ((rc = store_group_put(hub->store, &row)) ||
 	    (rc = hub_emit(hub, 0, actor_id, "idle.policy_set", 0, -1, "idle policy of group %s set", group))) {
 		hub_txn_rollback(hub);
-		goto undo;
+		goto fail;
 	}
 	if ((rc = hub_txn_commit(hub)))
-		goto undo;
+		goto fail;
+	group_cache(hub, &row, p);
 	return 0;
-undo:
-	if (had)
-		*group_find(hub, group) = old;
-	else
-		hub->n_group_idle = n;
+fail:
 	snprintf(why, whylen, "the group policy could not be saved");
 	return rc;
 }

@@ -16,12 +16,11 @@
  */
 #include "hub/hub_int.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-static int ended(gh_sess_state_t s) { return s == GH_SESS_STOPPED || s == GH_SESS_FAILED; }
 
 static uint64_t name_hash(int64_t user_id, const char *name)
 {
@@ -48,7 +47,8 @@ static void names_put(hub_t *hub, const hub_session_t *hs)
 int hub_index_reserve(hub_t *hub, int n)
 {
 	size_t want = 16;
-	if (gh_grow((void **)&hub->live, &hub->cap_live, n, sizeof(*hub->live)))
+	if (gh_grow((void **)&hub->live, &hub->cap_live, n, sizeof(*hub->live)) ||
+	    gh_grow((void **)&hub->live_walk, &hub->cap_live_walk, n, sizeof(*hub->live_walk)))
 		return GH_ENOMEM;
 	while (want < (size_t)n * 2)
 		want <<= 1;
@@ -102,15 +102,15 @@ static void live_delete(hub_t *hub, int64_t id)
 void hub_index_add(hub_t *hub, const hub_session_t *hs)
 {
 	names_put(hub, hs);
-	if (!ended(hs->s.state))
+	if (!gh_sess_state_ended(hs->s.state))
 		live_insert(hub, hs->s.id);
 }
 
 void hub_index_state(hub_t *hub, const hub_session_t *hs, gh_sess_state_t from)
 {
-	if (ended(from) == ended(hs->s.state))
+	if (gh_sess_state_ended(from) == gh_sess_state_ended(hs->s.state))
 		return;
-	if (ended(hs->s.state))
+	if (gh_sess_state_ended(hs->s.state))
 		live_delete(hub, hs->s.id);
 	else
 		live_insert(hub, hs->s.id);
@@ -141,10 +141,12 @@ void hub_index_remove(hub_t *hub, const hub_session_t *hs)
 void hub_index_free(hub_t *hub)
 {
 	free(hub->live);
+	free(hub->live_walk);
 	free(hub->names);
 	hub->live = NULL;
+	hub->live_walk = NULL;
 	hub->names = NULL;
-	hub->n_live = hub->cap_live = 0;
+	hub->n_live = hub->cap_live = hub->cap_live_walk = 0;
 	hub->names_cap = 0;
 }
 
@@ -168,14 +170,25 @@ const hub_session_t *hub_live_at(const hub_t *hub, int j) { return hub_session_g
 
 hub_session_t *hub_live_mut(hub_t *hub, int j) { return hub_session_mut(hub, hub->live[j]); }
 
-int64_t *hub_live_ids(const hub_t *hub, int *n)
+int hub_live_each(hub_t *hub, hub_live_fn fn, void *arg)
 {
-	int64_t *ids = malloc(((size_t)hub->n_live + 1) * sizeof(*ids));
-	*n = 0;
-	if (!ids)
-		return NULL;
-	if (hub->n_live)
-		memcpy(ids, hub->live, (size_t)hub->n_live * sizeof(*ids));
-	*n = hub->n_live;
-	return ids;
+	int n = hub->n_live;
+
+	if (hub->live_walking) {
+		GH_ERROR("hub_live_each called from its own callback");
+		return GH_EINTERNAL;
+	}
+	/* the copy: fn may end sessions, which moves live under us */
+	if (n)
+		memcpy(hub->live_walk, hub->live, (size_t)n * sizeof(*hub->live_walk));
+	hub->live_walking = 1;
+	for (int j = 0; j < n; j++) {
+		/* read through hub each time: a session created in fn may grow
+		 * the copy (hub_index_reserve keeps its contents) */
+		hub_session_t *hs = hub_session_mut(hub, hub->live_walk[j]);
+		if (hs && !gh_sess_state_ended(hs->s.state))
+			fn(hub, hs, arg);
+	}
+	hub->live_walking = 0;
+	return 0;
 }

@@ -58,6 +58,8 @@ struct hub {
 	int n_sessions, cap_sessions;
 	int64_t *live;                       /* ids of sessions not ended, ascending (hub_index.c) */
 	int n_live, cap_live;
+	int64_t *live_walk;                  /* hub_live_each's copy of live, as large */
+	int cap_live_walk, live_walking;
 	int64_t *names;                      /* ids hashed by (user, name); 0 = empty */
 	size_t names_cap;                    /* a power of two, >= 2 x sessions */
 	hub_gpu_t *gpus;
@@ -155,6 +157,10 @@ int hub_session_transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, co
 void hub_idle_tick(hub_t *hub, int64_t now);
 /* Loads the groups' overrides (hub_idle_policy.c). */
 int hub_idle_groups_load(hub_t *hub);
+/* An "idle" object (environment spec, group override) onto p: any of
+ * gpu_idle_s, gpu_util_percent, full_idle_s, max_lifetime_s, warn_s; every
+ * other field unset (v may be NULL or not an object). hub_idle_policy.c */
+void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p);
 /* Records that hs gave back its GPUs (an event "session.gpus_reclaimed"
  * naming how many milli-GPUs and why), for usage accounting. */
 void hub_record_reclaimed(hub_t *hub, const hub_session_t *hs, int gpu_milli, const char *label, const char *reason);
@@ -199,8 +205,9 @@ int hub_kgpu_admit(hub_t *hub, hub_session_t *hs, const int *picks, const int *m
 /* Drops claims whose launcher is no longer among pids (the session's
  * processes) and frees the GPUs when none is left. */
 void hub_kgpu_check(hub_t *hub, hub_session_t *hs, const int *pids, int npids);
-/* Forgets claims of a session that no longer runs. */
-void hub_kgpu_tick(hub_t *hub, hub_session_t *hs);
+/* Forgets the claims of a session that leaves running (hub_sess.c's
+ * transition); its launchers claim again when it runs once more. */
+void hub_kgpu_forget(hub_session_t *hs);
 
 /* hub_sched.c */
 int hub_sched_open(hub_t *hub);
@@ -289,11 +296,7 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 /* Adds a "KEY=value" entry to the spec's environment. */
 int hub_rtspec_setenv(hub_rtspec_t *rs, const char *kv);
 /* The parts of a start's spec that bound a workspace (session id, sandbox,
- * memory, CPU, processes), as hub_rtspec_fill sets them. */
-/* An "idle" object (environment spec, group override) onto p: any of
- * gpu_idle_s, gpu_util_percent, full_idle_s, max_lifetime_s, warn_s; every
- * other field unset (v may be NULL or not an object). hub_idle_policy.c */
-void hub_idle_policy_from_json(const json_t *v, idle_policy_t *p);
+ * memory, CPU, processes); hub_rtspec_fill sets them with it. */
 void hub_rtspec_limits(const hub_t *hub, const hub_session_t *hs, rt_spec_t *spec);
 
 /* hub_wsreq.c: a workspace's own HTTP API, from a worker. hub_ws_base
@@ -317,7 +320,11 @@ void hub_index_state(hub_t *hub, const hub_session_t *hs, gh_sess_state_t from);
 void hub_index_remove(hub_t *hub, const hub_session_t *hs);
 void hub_index_free(hub_t *hub);
 hub_session_t *hub_live_mut(hub_t *hub, int j);
-/* A copy of the live ids (free it) for loops that change states. */
-int64_t *hub_live_ids(const hub_t *hub, int *n);
+/* Calls fn for each session live when it starts, in id order; fn may
+ * change states (a session that ends or is deleted on the way is passed
+ * over from then on). It walks a copy reserved with the index, so it
+ * cannot fail; it is not reentrant (GH_EINTERNAL from inside fn). */
+typedef void (*hub_live_fn)(hub_t *hub, hub_session_t *hs, void *arg);
+int hub_live_each(hub_t *hub, hub_live_fn fn, void *arg);
 
 #endif

@@ -346,11 +346,8 @@ void hub_kgpu_check(hub_t *hub, hub_session_t *hs, const int *pids, int npids)
 	}
 }
 
-void hub_kgpu_tick(hub_t *hub, hub_session_t *hs)
+void hub_kgpu_forget(hub_session_t *hs)
 {
-	(void)hub;
-	if (hs->n_kclaims && hs->s.state != GH_SESS_RUNNING && hs->s.state != GH_SESS_IDLE_WARNED) {
-		hs->n_kclaims = 0;
-		hs->kwant_since = 0;
-	}
+	hs->n_kclaims = 0;
+	hs->kwant_since = 0;
 }

@@ -257,34 +257,30 @@ static void stop_progress(hub_t *hub, hub_session_t *hs, int64_t now)
 	}
 }
 
+static void session_work(hub_t *hub, hub_session_t *hs, void *arg)
+{
+	int64_t now = *(const int64_t *)arg;
+	switch (hs->s.state) {
+	case GH_SESS_STARTING:
+		starting_work(hub, hs, now);
+		break;
+	case GH_SESS_RUNNING:
+	case GH_SESS_IDLE_WARNED:
+		if (rt_probe(hub->rt, hs->s.runtime_ref) == RT_GONE)
+			hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed", "the workspace process ended on its own");
+		break;
+	case GH_SESS_STOPPING:
+	case GH_SESS_SUSPENDING:
+		stop_progress(hub, hs, now);
+		break;
+	default:
+		break;
+	}
+}
+
 void hub_sessions_work(hub_t *hub, int64_t now)
 {
-	int n;
-	int64_t *ids = hub_live_ids(hub, &n); /* states change on the way */
-
-	for (int j = 0; j < n; j++) {
-		hub_session_t *hs = hub_session_mut(hub, ids[j]);
-		if (!hs)
-			continue;
-		switch (hs->s.state) {
-		case GH_SESS_STARTING:
-			starting_work(hub, hs, now);
-			break;
-		case GH_SESS_RUNNING:
-		case GH_SESS_IDLE_WARNED:
-			if (rt_probe(hub->rt, hs->s.runtime_ref) == RT_GONE)
-				hub_session_finish(hub, hs, GH_SESS_FAILED, "session.failed",
-				                   "the workspace process ended on its own");
-			break;
-		case GH_SESS_STOPPING:
-		case GH_SESS_SUSPENDING:
-			stop_progress(hub, hs, now);
-			break;
-		default:
-			break;
-		}
-	}
-	free(ids);
+	hub_live_each(hub, session_work, &now); /* states change on the way */
 }
 
 void hub_reconcile(hub_t *hub)

@@ -210,7 +210,7 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 	s.updated_at = gh_now_ms();
 	if (to == GH_SESS_RUNNING && !s.started_at)
 		s.started_at = s.updated_at;
-	if (to == GH_SESS_STOPPED || to == GH_SESS_FAILED)
+	if (gh_sess_state_ended(to))
 		s.stopped_at = s.updated_at;
 	if ((rc = store_session_put(hub->store, &s)))
 		return rc;
@@ -222,8 +222,15 @@ static int transition(hub_t *hub, hub_session_t *hs, gh_sess_state_t to, const c
 		gh_sess_state_t from = hs->s.state;
 		hs->s = s;
 		hub_index_state(hub, hs, from);
-		if (to == GH_SESS_STOPPED || to == GH_SESS_FAILED)
-			hub_kgpu_tick(hub, hs); /* the tick no longer visits it */
+		if ((from == GH_SESS_RUNNING || from == GH_SESS_IDLE_WARNED) && to != GH_SESS_RUNNING &&
+		    to != GH_SESS_IDLE_WARNED) {
+			/* claims and idle watch belong to one run: kernels claim
+			 * only while it runs (hub_kgpu_claim), and the idle tick
+			 * starts its watch afresh when it runs again */
+			hub_kgpu_forget(hs);
+			hs->running_since = 0;
+			hs->idle_now = 0;
+		}
 	}
 	touch(hs);
 	return 0;
@@ -534,7 +541,7 @@ int hub_session_delete(hub_t *hub, int64_t id, int force, int64_t actor_id, char
 
 	if (!hs)
 		return GH_ENOTFOUND;
-	if (hs->s.state != GH_SESS_STOPPED && hs->s.state != GH_SESS_FAILED) {
+	if (!gh_sess_state_ended(hs->s.state)) {
 		if (!force) {
 			snprintf(why, whylen, "session '%s' is %s; stop it first or delete with force=true", hs->s.name,
 			         gh_sess_state_name(hs->s.state));

@@ -50,7 +50,7 @@ static hub_snap_t *find_mut(hub_t *hub, int64_t id, int64_t user_id)
 
 static int restorable_state(gh_sess_state_t st)
 {
-	return st == GH_SESS_STOPPED || st == GH_SESS_FAILED || st == GH_SESS_SUSPENDED;
+	return gh_sess_state_ended(st) || st == GH_SESS_SUSPENDED;
 }
 
 static void restore_run(void *arg)

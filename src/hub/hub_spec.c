@@ -76,7 +76,7 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 	ADD("GPUHUB_WORKSPACE_TOKEN=%s", tok);
 	if (gpu_src_simulated(hub->gpu))
 		ADD("GPUHUB_SIM_REPORT_DIR=%s", hub->report_dir);
-	/* GPUs that follow the kernel (the call caches the mode in the session) */
+	/* GPUs that follow the kernel: its kernelspec and the hub's URL */
 	k = hub_kgpu_env(hub, (hub_session_t *)hs, rs->env, k, sizeof(rs->env[0]));
 	if (hs->n_allocs == 1 && hs->allocs[0].milli < 1000) {
 		/* a fraction of one GPU: CUDA MPS caps its share of the SMs and
@@ -88,7 +88,6 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 		ADD("CUDA_MPS_LOG_DIRECTORY=%s/mps/%d/log", hub->cfg.data_dir, a->gpu_index);
 	}
 	rs->n_env = k;
-	rs->spec.session_id = hs->s.id;
 	rs->spec.user = rs->user;
 	rs->spec.session_name = rs->name;
 	rs->spec.env_name = rs->env_name;
@@ -113,7 +112,7 @@ int hub_rtspec_fill(hub_t *hub, const hub_session_t *hs, hub_rtspec_t *rs, char 
 		gh_strlcpy(rs->hide, hub->cfg.data_dir, sizeof(rs->hide));
 		rs->spec.hide_dir = rs->hide;
 	}
-	hub_rtspec_limits(hub, hs, &rs->spec);
+	hub_rtspec_limits(hub, hs, &rs->spec); /* and the session id */
 	return 0;
 }
 

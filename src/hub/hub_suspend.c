@@ -264,16 +264,6 @@ static void save_done(void *ctx, void *vjob)
 	free(job);
 }
 
-/* The label among METRICS_RECLAIM_REASONS named by s (a static string). */
-static const char *reclaim_label(const char *s)
-{
-	static const char *const labels[] = {"idle", "lifetime", "preempted", "stopped"};
-	for (size_t i = 0; s && i < sizeof(labels) / sizeof(labels[0]); i++)
-		if (strcmp(s, labels[i]) == 0)
-			return labels[i];
-	return "stopped";
-}
-
 int hub_session_suspend(hub_t *hub, int64_t id, int64_t actor_id, const char *reason, char *why, size_t whylen)
 {
 	return hub_session_suspend_for(hub, id, actor_id, "stopped", reason, why, whylen);
@@ -339,7 +329,7 @@ int hub_session_suspend_for(hub_t *hub, int64_t id, int64_t actor_id, const char
 	}
 	hs->warned_at = 0;
 	hs->idle_action_at = 0;
-	hs->reclaim = reclaim_label(reclaim);
+	hs->reclaim = metrics_reason_label(reclaim);
 	GH_INFO("session %lld (%s) is suspending: %s", (long long)id, hs->s.name, reason);
 	if (worker_submit(hub->worker, job, save_run, save_done, hub) != 0) {
 		json_decref(job->record);
@@ -367,7 +357,9 @@ void hub_suspend_finish(hub_t *hub, hub_session_t *hs)
 	                                : "suspended: GPUs released, files kept; resume to continue") != 0)
 		return;
 	gh_strlcpy(hs->s.reason, reason, sizeof(hs->s.reason));
-	hub_record_reclaimed(hub, hs, milli, hs->reclaim ? hs->reclaim : "stopped", reason);
+	/* hs->reclaim is set wherever a session becomes suspending: at the
+	 * start of its suspension, or from its record at start-up */
+	hub_record_reclaimed(hub, hs, milli, hs->reclaim, reason);
 }
 
 /* --- resume --- */
@@ -709,7 +701,7 @@ void hub_suspend_load(hub_t *hub)
 			/* the record was written (or not) before the hub stopped:
 			 * reconcile stops what still runs */
 			json_t *rec = json_load_file(path, 0, NULL);
-			hs->reclaim = reclaim_label(json_string_value(json_object_get(rec, "reclaim")));
+			hs->reclaim = metrics_reason_label(json_string_value(json_object_get(rec, "reclaim")));
 			json_decref(rec);
 			if (hs->s.runtime_ref[0])
 				rt_signal_stop(hub->rt, hs->s.runtime_ref, 0);

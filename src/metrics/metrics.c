@@ -166,13 +166,22 @@ void metrics_session_transition(metrics_t *m, int state)
 		m->transitions[state]++;
 }
 
-void metrics_reclaimed_add(metrics_t *m, const char *reason, double gpu_seconds)
+/* The slot of reason in metrics_reasons; the last ("other") for any
+ * reason not listed. */
+static int reason_slot(const char *reason)
 {
 	int i;
-	if (!m || !(gpu_seconds > 0))
-		return;
 	for (i = 0; i < METRICS_REASONS - 1; i++)
 		if (reason && strcmp(reason, metrics_reasons[i]) == 0)
 			break;
-	m->reclaimed[i] += gpu_seconds;
+	return i;
+}
+
+const char *metrics_reason_label(const char *reason) { return metrics_reasons[reason_slot(reason)]; }
+
+void metrics_reclaimed_add(metrics_t *m, const char *reason, double gpu_seconds)
+{
+	if (!m || !(gpu_seconds > 0))
+		return;
+	m->reclaimed[reason_slot(reason)] += gpu_seconds;
 }

@@ -62,5 +62,8 @@ void metrics_session_transition(metrics_t *m, int state);
  * ignored.
  */
 void metrics_reclaimed_add(metrics_t *m, const char *reason, double gpu_seconds);
+/* The METRICS_RECLAIM_REASONS label reason is booked under, as a static
+ * string: itself where listed, "other" otherwise (and for NULL). */
+const char *metrics_reason_label(const char *reason);
 
 #endif

@@ -168,7 +168,7 @@ static void render_gpus(expo_t *e, metrics_t *m, hub_t *hub)
 
 static int listed(const hub_session_t *hs)
 {
-	return hs->s.state != GH_SESS_STOPPED && hs->s.state != GH_SESS_FAILED;
+	return !gh_sess_state_ended(hs->s.state);
 }
 
 static int64_t idle_since(const hub_session_t *hs)
@@ -269,13 +269,14 @@ static void render_sched(expo_t *e, metrics_t *m, hub_t *hub, int64_t now)
 		int len;
 		int64_t oldest;
 	} q[METRICS_CLASSES_MAX] = {{0}};
-	int nq = 0, n = hub_session_count(hub), i, k;
+	int nq = 0, n = hub_live_count(hub), i, k;
 
 	/* every class gets a sample, also with an empty queue */
 	for (k = 0; k < hub_class_count(hub) && nq < METRICS_CLASSES_MAX; k++)
 		q[nq++].name = hub_class_name(hub, k);
+	/* queued sessions are live: the ended ones need no look */
 	for (i = 0; i < n; i++) {
-		const hub_session_t *hs = hub_session_at(hub, i);
+		const hub_session_t *hs = hub_live_at(hub, i);
 		const char *cls;
 		if (hs->s.state != GH_SESS_QUEUED)
 			continue;

@@ -20,6 +20,7 @@
 #include "common/model.h"
 #include "config/config.h"
 #include "hub/hub.h"
+#include "hub/hub_int.h"
 
 static void test_state_names_roundtrip(void **state)
 {
@@ -49,6 +50,13 @@ static void test_transitions(void **state)
 	assert_false(gh_sess_transition_ok(GH_SESS_RUNNING, GH_SESS_QUEUED));
 	assert_false(gh_sess_state_active(GH_SESS_STOPPED));
 	assert_true(gh_sess_state_active(GH_SESS_QUEUED));
+	/* the ended states are exactly those no edge leaves */
+	for (int i = 0; i < GH_SESS__COUNT; i++) {
+		int out = 0;
+		for (int j = 0; j < GH_SESS__COUNT; j++)
+			out |= gh_sess_transition_ok((gh_sess_state_t)i, (gh_sess_state_t)j);
+		assert_int_equal(gh_sess_state_ended((gh_sess_state_t)i), !out);
+	}
 }
 
 static char tmpdir[256];
@@ -245,6 +253,36 @@ static void test_fractions_share_a_gpu(void **state)
 	hub_close(hub);
 }
 
+/* hub_live_each's callback: records the visit; at the third it deletes
+ * two later sessions and itself, creates one (which grows the sessions
+ * array and the walk's copy) and tries a nested walk. */
+struct walk {
+	const gh_user_t *admin;
+	int64_t seen[64], del[2], created;
+	int n, nested;
+};
+
+static void walk_nop(hub_t *hub, hub_session_t *hs, void *arg) { (void)hub, (void)hs, (void)arg; }
+
+static void walk_visit(hub_t *hub, hub_session_t *hs, void *arg)
+{
+	struct walk *w = arg;
+	hub_launch_t req = {.env = "light", .name = "walk-new", .gpu_milli = 1000, .gpu_model = NULL};
+	const hub_session_t *created;
+	char why[HUB_WHY];
+	int64_t id = hs->s.id;
+
+	w->seen[w->n++] = id;
+	if (w->n != 3)
+		return;
+	w->nested = hub_live_each(hub, walk_nop, NULL);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(hub_session_delete(hub, w->del[i], 1, w->admin->id, why, sizeof(why)), 0);
+	assert_int_equal(hub_session_delete(hub, id, 1, w->admin->id, why, sizeof(why)), 0);
+	assert_int_equal(hub_session_create(hub, w->admin, &req, &created, why, sizeof(why)), 0);
+	w->created = created->s.id;
+}
+
 /* The (user, name) table and the live list (hub_index.c) stay exact through
  * many creates, deletes out of order, stops and a restart. */
 static void test_session_indexes(void **state)
@@ -318,6 +356,32 @@ static void test_session_indexes(void **state)
 		assert_int_equal(hub_session_delete(hub, hub_session_at(hub, 0)->s.id, 1, admin->id, why, sizeof(why)), 0);
 	assert_int_equal(hub_live_count(hub), 0);
 	assert_null(hub_session_find(hub, admin->id, "s2"));
+
+	/* hub_live_each walks the sessions live when it starts, passes over
+	 * those deleted on the way and not the one created on the way */
+	{
+		struct walk w = {.admin = admin};
+		int k = 0;
+		n = 16;
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "w%d", i);
+			req.name = name;
+			assert_int_equal(hub_session_create(hub, admin, &req, &hs, why, sizeof(why)), 0);
+			ids[i] = hs->s.id;
+		}
+		w.del[0] = ids[5];
+		w.del[1] = ids[9];
+		assert_int_equal(hub_live_each(hub, walk_visit, &w), 0);
+		assert_int_equal(w.nested, GH_EINTERNAL);
+		assert_int_equal(w.n, n - 2);
+		for (i = 0; i < n; i++)
+			if (i != 5 && i != 9)
+				assert_int_equal(w.seen[k++], ids[i]);
+		assert_int_equal(hub_live_count(hub), n - 3 + 1);
+		assert_non_null(hub_session_get(hub, w.created));
+		/* and again, now that nothing changes on the way */
+		assert_int_equal(hub_live_each(hub, walk_nop, NULL), 0);
+	}
 	hub_close(hub);
 }
 

@@ -156,6 +156,10 @@ static void test_reclaimed_and_xid(void **state)
 	assert_true(m->reclaimed[1] == 10);
 	assert_true(m->reclaimed[METRICS_REASONS - 1] == 5);
 	assert_true(m->reclaimed[0] == 0);
+	/* the label is the stored string, so callers may keep the pointer */
+	assert_ptr_equal(metrics_reason_label("failed"), metrics_reasons[4]);
+	assert_ptr_equal(metrics_reason_label("made-up"), metrics_reasons[METRICS_REASONS - 1]);
+	assert_ptr_equal(metrics_reason_label(NULL), metrics_reasons[METRICS_REASONS - 1]);
 	metrics_gpu_xid(m, 1);
 	metrics_gpu_xid(m, 1);
 	metrics_gpu_xid(m, 7);                        /* out of range: ignored */
