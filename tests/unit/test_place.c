@@ -443,7 +443,7 @@ static void test_cache_new_totals(void **state)
 	place_workload_t w;
 	place_cache_t *cache;
 	place_result_t res;
-	place_request_t any = req(1, 1000, 0), a100 = req(2, 1000, 0), r = req(1, 1000, 4);
+	place_request_t r = req(1, 1000, 4);
 	int node;
 
 	(void)state;
@@ -468,17 +468,7 @@ static void test_cache_new_totals(void **state)
 	 * A second A100 node (n2, the same as n0) lowers it to 3 · 0.4 / 2
 	 * = 0.6 on both; n0 and n2 then tie and n0, the first, wins. A cost
 	 * of n0 kept from before would lose to n2. */
-	assert_int_equal(place_cluster_init(&c), 0);
-	assert_int_equal(place_cluster_add_node(&c, "n0", 8000, 256 * 1024, &node), 0);
-	assert_int_equal(place_node_add_gpu(&c, node, "A100", 16384, PLACE_SHARE_MPS, -1), 0);
-	assert_int_equal(place_cluster_add_node(&c, "n1", 32000, 256 * 1024, &node), 0);
-	assert_int_equal(place_node_add_gpu(&c, node, "T4", 16384, PLACE_SHARE_MPS, -1), 0);
-	any.memory_mib = a100.memory_mib = 0;
-	snprintf(a100.models, sizeof(a100.models), "A100");
-	place_workload_init(&w);
-	assert_int_equal(place_workload_add(&w, &c, &any, 0.8), 0);
-	assert_int_equal(place_workload_add(&w, &c, &a100, 0.2), 0);
-	assert_int_equal(place_workload_finish(&w, 1.0), 0);
+	a100_t4(&c, &w);
 	assert_int_equal(place_cache_create(3, &cache), 0);
 	snprintf(r.models, sizeof(r.models), "A100");
 	res = same_cached(PLACE_GPUHUB, &c, &w, r, cache);

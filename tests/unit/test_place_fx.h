@@ -77,4 +77,24 @@ static void half_workload(place_cluster_t *c, place_workload_t *w)
 	assert_int_equal(place_workload_finish(w, 1.0), 0);
 }
 
+/* n0: one A100, 8 cores; n1: one T4, 32 cores. Workload {any 1 GPU:
+ * 0.8, 2 A100: 0.2}, no CPU or memory (place_fgd.c's model pressure). */
+static void a100_t4(place_cluster_t *c, place_workload_t *w)
+{
+	place_request_t any = req(1, 1000, 0), a100 = req(2, 1000, 0);
+	int node;
+
+	assert_int_equal(place_cluster_init(c), 0);
+	assert_int_equal(place_cluster_add_node(c, "n0", 8000, 256 * 1024, &node), 0);
+	assert_int_equal(place_node_add_gpu(c, node, "A100", 16384, PLACE_SHARE_MPS, -1), 0);
+	assert_int_equal(place_cluster_add_node(c, "n1", 32000, 256 * 1024, &node), 0);
+	assert_int_equal(place_node_add_gpu(c, node, "T4", 16384, PLACE_SHARE_MPS, -1), 0);
+	any.memory_mib = a100.memory_mib = 0;
+	snprintf(a100.models, sizeof(a100.models), "A100");
+	place_workload_init(w);
+	assert_int_equal(place_workload_add(w, c, &any, 0.8), 0);
+	assert_int_equal(place_workload_add(w, c, &a100, 0.2), 0);
+	assert_int_equal(place_workload_finish(w, 1.0), 0);
+}
+
 #endif

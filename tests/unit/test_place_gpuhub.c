@@ -205,8 +205,7 @@ static void test_gpuhub_model_pressure(void **state)
 	place_cluster_t c;
 	place_workload_t w;
 	place_result_t res;
-	place_request_t any = req(1, 1000, 0), a100 = req(2, 1000, 0), r = req(1, 1000, 4);
-	int n0, n1;
+	place_request_t any = req(1, 1000, 0), r = req(1, 1000, 4);
 
 	(void)state;
 	/* n0 (first): one A100, 8 cores; n1: one T4, 32 cores. Workload
@@ -215,26 +214,17 @@ static void test_gpuhub_model_pressure(void **state)
 	 * buckets), and n0 would leave less CPU. But the A100 is the model
 	 * the constrained shape needs: pressure on n0 = 2 GPUs · 0.2 · 2 / 1
 	 * A100 = 0.8 (8 tenths), on n1 0. fgd takes n0; gpuhub takes n1. */
-	assert_int_equal(place_cluster_init(&c), 0);
-	assert_int_equal(place_cluster_add_node(&c, "n0", 8000, 256 * 1024, &n0), 0);
-	assert_int_equal(place_node_add_gpu(&c, n0, "A100", 16384, PLACE_SHARE_MPS, -1), 0);
-	assert_int_equal(place_cluster_add_node(&c, "n1", 32000, 256 * 1024, &n1), 0);
-	assert_int_equal(place_node_add_gpu(&c, n1, "T4", 16384, PLACE_SHARE_MPS, -1), 0);
-	any.memory_mib = a100.memory_mib = 0;
-	snprintf(a100.models, sizeof(a100.models), "A100");
-	place_workload_init(&w);
-	assert_int_equal(place_workload_add(&w, &c, &any, 0.8), 0);
-	assert_int_equal(place_workload_add(&w, &c, &a100, 0.2), 0);
-	assert_int_equal(place_workload_finish(&w, 1.0), 0);
-	picks(PLACE_FGD, &c, &w, r, n0, -1);
-	res = picks(PLACE_GPUHUB, &c, &w, r, n1, -1);
+	a100_t4(&c, &w);
+	picks(PLACE_FGD, &c, &w, r, 0, -1);
+	res = picks(PLACE_GPUHUB, &c, &w, r, 1, -1);
 	assert_true(res.score >= -1 && res.score < -0.99); /* ⌊−200/250⌋, pressure 0 */
 	/* Without the constrained shape, CPU decides: n0. */
 	place_workload_destroy(&w);
 	place_workload_init(&w);
+	any.memory_mib = 0;
 	assert_int_equal(place_workload_add(&w, &c, &any, 1), 0);
 	assert_int_equal(place_workload_finish(&w, 1.0), 0);
-	picks(PLACE_GPUHUB, &c, &w, r, n0, -1);
+	picks(PLACE_GPUHUB, &c, &w, r, 0, -1);
 	place_workload_destroy(&w);
 	place_cluster_destroy(&c);
 }
