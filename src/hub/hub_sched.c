@@ -34,6 +34,16 @@
 #define NODE_GPUS PLACE_NODE_GPUS_MAX
 #define HOST_UNLIMITED ((int64_t)1 << 40)
 
+/* A quota of gpus whole GPUs (0: none) is a hard cap unless a higher max
+ * allows borrowing up to it. */
+static void gpu_quota(sched_limit_t *l, int gpus, int max)
+{
+	if (gpus <= 0)
+		return;
+	l->gpu_milli = (int64_t)gpus * 1000;
+	l->gpu_milli_max = (int64_t)(max ? max : gpus) * 1000;
+}
+
 void hub_sched_configure(hub_t *hub)
 {
 	const gh_config_t *cfg = &hub->cfg;
@@ -43,17 +53,8 @@ void hub_sched_configure(hub_t *hub)
 	if (place_policy_parse(cfg->sched_placement, &p->placement) != 0)
 		p->placement = PLACE_GPUHUB;
 	p->half_life_ms = (int64_t)cfg->sched_half_life_hours * 3600 * 1000;
-	/* a quota is a hard cap unless a higher *_max allows borrowing up to it */
-	if (cfg->sched_user_gpus > 0) {
-		p->user_default.gpu_milli = (int64_t)cfg->sched_user_gpus * 1000;
-		p->user_default.gpu_milli_max =
-			(int64_t)(cfg->sched_user_gpus_max ? cfg->sched_user_gpus_max : cfg->sched_user_gpus) * 1000;
-	}
-	if (cfg->sched_group_gpus > 0) {
-		p->group_default.gpu_milli = (int64_t)cfg->sched_group_gpus * 1000;
-		p->group_default.gpu_milli_max =
-			(int64_t)(cfg->sched_group_gpus_max ? cfg->sched_group_gpus_max : cfg->sched_group_gpus) * 1000;
-	}
+	gpu_quota(&p->user_default, cfg->sched_user_gpus, cfg->sched_user_gpus_max);
+	gpu_quota(&p->group_default, cfg->sched_group_gpus, cfg->sched_group_gpus_max);
 	if (cfg->sched_user_sessions > 0)
 		p->user_default.sessions = cfg->sched_user_sessions;
 	hub->sched_dirty = 1;
@@ -201,19 +202,16 @@ static int build_pass(hub_t *hub, pass_t *p)
 }
 
 /* p->queued follows the live index, so it is in id order */
+static int by_id(const void *key, const void *elem)
+{
+	int64_t id = *(const int64_t *)key, e = (*(hub_session_t *const *)elem)->s.id;
+	return id < e ? -1 : id > e;
+}
+
 static hub_session_t *queued_by_id(pass_t *p, int64_t id)
 {
-	int lo = 0, hi = p->nqueue - 1;
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2;
-		if (p->queued[mid]->s.id == id)
-			return p->queued[mid];
-		if (p->queued[mid]->s.id < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return NULL;
+	hub_session_t **hs = bsearch(&id, p->queued, (size_t)p->nqueue, sizeof(*p->queued), by_id);
+	return hs ? *hs : NULL;
 }
 
 /* A victim the scheduler marks for suspend (idle, or interactive work it
